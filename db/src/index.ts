@@ -1,0 +1,6 @@
+/** The data layer: schema, connections, migrations and spatial helpers. */
+export * from './client';
+export * from './migrate';
+export * as schema from './schema';
+export * from './spatial';
+export * from './secrets';

@@ -1,0 +1,8 @@
+/** The whole domain schema, one file per aggregate. */
+export * from './categories';
+export * from './cases';
+export * from './enums';
+export * from './operations';
+export * from './people';
+export * from './places';
+export * from './sensors';
