@@ -2,5 +2,5 @@
 export * from './client';
 export * from './migrate';
 export * as schema from './schema';
-export * from './spatial';
 export * from './secrets';
+export * from './spatial';

@@ -65,4 +65,7 @@ export function lonLatOf(column: SQLWrapper): SQL<LonLat> {
   return sql<LonLat>`json_build_object('lon', ST_X(${column}), 'lat', ST_Y(${column}))`;
 }
 
-export const pointFromGeoJson = (p: LonLat): PointGeometry => ({ type: 'Point', coordinates: [p.lon, p.lat] });
+export const pointFromGeoJson = (p: LonLat): PointGeometry => ({
+  type: 'Point',
+  coordinates: [p.lon, p.lat],
+});

@@ -5,6 +5,7 @@
  */
 import { sql } from 'drizzle-orm';
 import {
+  type AnyPgColumn,
   bigint,
   check,
   index,
@@ -53,7 +54,7 @@ export const cases = pgTable(
     assigneeId: bigint({ mode: 'number' }).references(() => users.id),
     resolverId: bigint({ mode: 'number' }).references(() => users.id),
     rejectReason: rejectReason(),
-    duplicateOfId: bigint({ mode: 'number' }).references((): any => cases.id),
+    duplicateOfId: bigint({ mode: 'number' }).references((): AnyPgColumn => cases.id),
     alarmId: bigint({ mode: 'number' }),
     reworkCount: integer().notNull().default(0),
     reportedAt: timestamp({ withTimezone: true }).notNull().defaultNow(),

@@ -35,7 +35,10 @@ export const categories = pgTable(
     active: boolean().notNull().default(true),
     createdAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
   },
-  (t) => [uniqueIndex('categories_code_key').on(t.code), index('categories_department_idx').on(t.defaultDepartmentId)],
+  (t) => [
+    uniqueIndex('categories_code_key').on(t.code),
+    index('categories_department_idx').on(t.defaultDepartmentId),
+  ],
 );
 
 /**

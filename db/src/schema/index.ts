@@ -1,6 +1,7 @@
 /** The whole domain schema, one file per aggregate. */
-export * from './categories';
+
 export * from './cases';
+export * from './categories';
 export * from './enums';
 export * from './operations';
 export * from './people';

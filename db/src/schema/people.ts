@@ -67,7 +67,10 @@ export const gridCellWorkers = pgTable(
       .notNull()
       .references(() => users.id, { onDelete: 'cascade' }),
   },
-  (t) => [primaryKey({ columns: [t.gridCellId, t.userId] }), index('grid_cell_workers_user_idx').on(t.userId)],
+  (t) => [
+    primaryKey({ columns: [t.gridCellId, t.userId] }),
+    index('grid_cell_workers_user_idx').on(t.userId),
+  ],
 );
 
 /** The latest known position of each worker. */
@@ -84,9 +87,7 @@ export const workerPositions = pgTable(
   },
   (t) => [
     // KNN over on-duty workers only (dispatch suggestions): a partial GiST index.
-    index('worker_positions_on_duty_gist')
-      .using('gist', t.location)
-      .where(sql`${t.onDuty}`),
+    index('worker_positions_on_duty_gist').using('gist', t.location).where(sql`${t.onDuty}`),
   ],
 );
 
@@ -103,7 +104,10 @@ export const workerTracks = pgTable(
     onDuty: boolean().notNull(),
     at: timestamp({ withTimezone: true }).notNull(),
   },
-  (t) => [index('worker_tracks_user_at_idx').on(t.userId, t.at), index('worker_tracks_geom_gist').using('gist', t.location)],
+  (t) => [
+    index('worker_tracks_user_at_idx').on(t.userId, t.at),
+    index('worker_tracks_geom_gist').using('gist', t.location),
+  ],
 );
 
 export type Department = typeof departments.$inferSelect;

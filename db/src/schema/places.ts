@@ -3,7 +3,16 @@
  * each community. Every region row carries its ancestors' ids so that a region scope is one
  * equality on an indexed column, never a recursive walk.
  */
-import { bigint, doublePrecision, index, pgTable, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core';
+import {
+  type AnyPgColumn,
+  bigint,
+  doublePrecision,
+  index,
+  pgTable,
+  text,
+  timestamp,
+  uniqueIndex,
+} from 'drizzle-orm/pg-core';
 import { multiPolygonColumn, pointColumn, polygonColumn } from '../spatial';
 import { regionLevel } from './enums';
 
@@ -15,7 +24,7 @@ export const regions = pgTable(
     code: text().notNull(),
     name: text().notNull(),
     nameEn: text().notNull(),
-    parentId: bigint({ mode: 'number' }).references((): any => regions.id),
+    parentId: bigint({ mode: 'number' }).references((): AnyPgColumn => regions.id),
     cityId: bigint({ mode: 'number' }),
     districtId: bigint({ mode: 'number' }),
     streetId: bigint({ mode: 'number' }),

@@ -176,9 +176,7 @@ export const alarms = pgTable(
       .where(sql`${t.status} <> 'CLEARED'`),
     index('alarms_status_idx').on(t.status, t.startedAt),
     // The alarm→case reactor's catch-up scan.
-    index('alarms_pending_case_idx')
-      .on(t.id)
-      .where(sql`${t.opensCase} and ${t.caseId} is null`),
+    index('alarms_pending_case_idx').on(t.id).where(sql`${t.opensCase} and ${t.caseId} is null`),
   ],
 );
 
@@ -211,7 +209,10 @@ export const rejectedMessages = pgTable(
     /** The first bytes of the payload (capped), for diagnosis. */
     payload: bytea(),
   },
-  (t) => [index('rejected_messages_received_idx').on(t.receivedAt), index('rejected_messages_reason_idx').on(t.reason)],
+  (t) => [
+    index('rejected_messages_received_idx').on(t.receivedAt),
+    index('rejected_messages_reason_idx').on(t.reason),
+  ],
 );
 
 export type Sensor = typeof sensors.$inferSelect;
