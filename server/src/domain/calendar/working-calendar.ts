@@ -1,0 +1,153 @@
+/**
+ * Working-time arithmetic on a city's calendar: working hours in a time zone, weekends, and
+ * dated exceptions (public holidays off, weekend days worked in exchange, 调休).
+ *
+ * Ordinary case deadlines count working minutes on this calendar; urgent ones count wall-clock
+ * minutes and never come here.
+ */
+
+export interface WorkingCalendar {
+  /** IANA time zone the working hours are read in, e.g. `Asia/Shanghai`. */
+  timeZone: string;
+  /** Working periods of a working day as local `HH:MM` pairs, sorted and not overlapping. */
+  hours: ReadonlyArray<readonly [string, string]>;
+  /** Days of the week off by default, 0 = Sunday. */
+  weekendDays: readonly number[];
+  /** `YYYY-MM-DD` → true (worked) or false (off), overriding the weekly pattern. */
+  exceptions: ReadonlyMap<string, boolean>;
+}
+
+export class CalendarError extends Error {}
+
+const MINUTE = 60_000;
+/** Far enough for any real limit (years of working time); a calendar with no work ends there. */
+const MAX_DAYS_SCANNED = 3 * 366;
+
+export const defaultCalendar: WorkingCalendar = {
+  timeZone: 'Asia/Shanghai',
+  hours: [
+    ['08:30', '12:00'],
+    ['14:00', '17:30'],
+  ],
+  weekendDays: [0, 6],
+  exceptions: new Map(),
+};
+
+/** The instant `minutes` working minutes after `start`. */
+export function addWorkingMinutes(start: Date, minutes: number, calendar: WorkingCalendar): Date {
+  if (!Number.isFinite(minutes) || minutes < 0)
+    throw new CalendarError(`working minutes must be ≥ 0, got ${minutes}`);
+  if (minutes === 0) return new Date(start);
+  let remaining = minutes * MINUTE;
+  let cursor = start.getTime();
+  for (const [from, to] of workingPeriodsFrom(start, calendar)) {
+    const begin = Math.max(from, cursor);
+    if (begin >= to) continue;
+    const available = to - begin;
+    if (remaining <= available) return new Date(begin + remaining);
+    remaining -= available;
+    cursor = to;
+  }
+  throw new CalendarError(`no working time within ${MAX_DAYS_SCANNED} days of ${start.toISOString()}`);
+}
+
+/** Working minutes between two instants (0 when `end` is not after `start`). */
+export function workingMinutesBetween(start: Date, end: Date, calendar: WorkingCalendar): number {
+  const stop = end.getTime();
+  if (stop <= start.getTime()) return 0;
+  let total = 0;
+  for (const [from, to] of workingPeriodsFrom(start, calendar)) {
+    if (from >= stop) break;
+    total += Math.min(to, stop) - Math.max(from, start.getTime());
+  }
+  return total / MINUTE;
+}
+
+/** Whether a local calendar day (`YYYY-MM-DD`) is a working day. */
+export function isWorkingDay(day: string, calendar: WorkingCalendar): boolean {
+  const exception = calendar.exceptions.get(day);
+  if (exception !== undefined) return exception;
+  const weekday = new Date(`${day}T00:00:00Z`).getUTCDay();
+  return !calendar.weekendDays.includes(weekday);
+}
+
+/** Working periods as [from, to) epoch-ms pairs, in order, from the local day containing `start`. */
+function* workingPeriodsFrom(start: Date, calendar: WorkingCalendar): Generator<[number, number]> {
+  const hours = calendar.hours.map(([a, b]) => [parseHhmm(a), parseHhmm(b)] as const);
+  let day = localDay(start, calendar.timeZone);
+  for (let i = 0; i < MAX_DAYS_SCANNED; i++) {
+    if (isWorkingDay(day, calendar)) {
+      for (const [a, b] of hours) {
+        const from = localToInstant(day, a, calendar.timeZone);
+        const to = localToInstant(day, b, calendar.timeZone);
+        if (to > start.getTime()) yield [from, to];
+      }
+    }
+    day = nextDay(day);
+  }
+}
+
+function parseHhmm(value: string): number {
+  const match = /^(\d{2}):(\d{2})$/.exec(value);
+  if (!match) throw new CalendarError(`working hours must be HH:MM, got "${value}"`);
+  const minutes = Number(match[1]) * 60 + Number(match[2]);
+  if (minutes > 24 * 60) throw new CalendarError(`working hours past 24:00: "${value}"`);
+  return minutes;
+}
+
+const dayFormatters = new Map<string, Intl.DateTimeFormat>();
+function formatterFor(timeZone: string): Intl.DateTimeFormat {
+  let f = dayFormatters.get(timeZone);
+  if (!f) {
+    f = new Intl.DateTimeFormat('en-CA', {
+      timeZone,
+      year: 'numeric',
+      month: '2-digit',
+      day: '2-digit',
+      hour: '2-digit',
+      minute: '2-digit',
+      second: '2-digit',
+      hourCycle: 'h23',
+    });
+    dayFormatters.set(timeZone, f);
+  }
+  return f;
+}
+
+function localParts(instant: number, timeZone: string) {
+  const parts = Object.fromEntries(
+    formatterFor(timeZone)
+      .formatToParts(instant)
+      .map((p) => [p.type, p.value]),
+  );
+  return {
+    day: `${parts.year}-${parts.month}-${parts.day}`,
+    asUtc: Date.UTC(
+      Number(parts.year),
+      Number(parts.month) - 1,
+      Number(parts.day),
+      Number(parts.hour),
+      Number(parts.minute),
+      Number(parts.second),
+    ),
+  };
+}
+
+function localDay(instant: Date, timeZone: string): string {
+  return localParts(instant.getTime(), timeZone).day;
+}
+
+/** The instant at local `day` + `minutes` after midnight in `timeZone` (DST-safe by two passes). */
+function localToInstant(day: string, minutes: number, timeZone: string): number {
+  const wallAsUtc = Date.parse(`${day}T00:00:00Z`) + minutes * MINUTE;
+  let guess = wallAsUtc;
+  for (let i = 0; i < 2; i++) {
+    const offset = localParts(guess, timeZone).asUtc - guess;
+    guess = wallAsUtc - offset;
+  }
+  return guess;
+}
+
+function nextDay(day: string): string {
+  return new Date(Date.parse(`${day}T00:00:00Z`) + 86_400_000).toISOString().slice(0, 10);
+}
