@@ -1,0 +1,14 @@
+/** Evidence photos: checked, stripped of location, stored by content, attached to case events. */
+export {
+  type AttachmentFile,
+  attachToCase,
+  type CaseAttachment,
+  findAttachmentForViewer,
+  listCaseAttachments,
+  MAX_ATTACHMENTS_PER_EVENT,
+  type SavedAttachment,
+  saveUpload,
+} from './attachments';
+export { UploadRejected, type UploadRejection } from './errors';
+export { extensionOf, type ImageMime, MAX_INPUT_PIXELS, MAX_UPLOAD_BYTES, THUMBNAIL_SIZE } from './image';
+export { AttachmentStore } from './store';
