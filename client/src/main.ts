@@ -1,0 +1,64 @@
+/** Entry point: sign-in, then the command center; the session survives reloads until sign-out. */
+import './styles.css';
+import { CommandCenter } from './command-center';
+import { createGraphQLClient, GraphQLRequestError } from './graphql/client';
+import { login } from './graphql/operations';
+import { locale, onLocaleChange, t } from './i18n';
+import { renderLogin } from './panels/login';
+import { clearSession, currentToken, loadSession, type Session, saveSession } from './session';
+
+const root = document.getElementById('app');
+if (!root) throw new Error('index.html has no #app element');
+document.documentElement.lang = locale();
+
+let view: { kind: 'login'; notice?: string } | { kind: 'center'; center: CommandCenter } = { kind: 'login' };
+
+const request = createGraphQLClient({
+  token: currentToken,
+  onUnauthenticated: () => signOut(t('session.expired')),
+});
+
+function showLogin(notice?: string): void {
+  view = notice ? { kind: 'login', notice } : { kind: 'login' };
+  document.title = `Citygrid · ${t('app.title')}`;
+  renderLogin(root!, {
+    notice,
+    onSubmit: async (username, password) => {
+      let session: Session;
+      try {
+        session = await login(request, username, password);
+      } catch (error) {
+        const wrongCredentials =
+          error instanceof GraphQLRequestError &&
+          ['UNAUTHENTICATED', 'BAD_USER_INPUT', 'FORBIDDEN'].includes(error.code);
+        throw new Error(wrongCredentials ? t('login.failed') : t('login.unreachable'));
+      }
+      saveSession(session);
+      showCommandCenter(session);
+    },
+  });
+}
+
+function showCommandCenter(session: Session): void {
+  const center = new CommandCenter({ root: root!, request, user: session.user, onLogout: () => signOut() });
+  view = { kind: 'center', center };
+  document.title = `${t('app.title')} · Citygrid`;
+  void center.load();
+}
+
+function signOut(notice?: string): void {
+  if (view.kind === 'center') view.center.destroy();
+  clearSession();
+  showLogin(notice);
+}
+
+onLocaleChange(() => {
+  if (view.kind === 'center') {
+    document.title = `${t('app.title')} · Citygrid`;
+    view.center.render();
+  } else showLogin(view.notice);
+});
+
+const stored = loadSession();
+if (stored) showCommandCenter(stored);
+else showLogin();

@@ -1,0 +1,47 @@
+/** Colours of the command-center map, shared by the map layers, the legend and the panels. */
+import type { CaseStatus } from '../graphql/operations';
+
+/** Case statuses in workflow order, as the legend lists them. */
+export const CASE_STATUSES: readonly CaseStatus[] = [
+  'REPORTED',
+  'FILED',
+  'DISPATCHED',
+  'IN_PROGRESS',
+  'RESOLVED',
+  'CLOSED',
+  'REJECTED',
+];
+
+/** Statuses still in the loop (not closed, not rejected). */
+export const OPEN_STATUSES: ReadonlySet<CaseStatus> = new Set([
+  'REPORTED',
+  'FILED',
+  'DISPATCHED',
+  'IN_PROGRESS',
+  'RESOLVED',
+]);
+
+export const STATUS_COLORS: Record<CaseStatus, string> = {
+  REPORTED: '#fb923c',
+  FILED: '#facc15',
+  DISPATCHED: '#38bdf8',
+  IN_PROGRESS: '#a78bfa',
+  RESOLVED: '#2dd4bf',
+  CLOSED: '#4ade80',
+  REJECTED: '#94a3b8',
+};
+
+export const URGENT_COLOR = '#f43f5e';
+
+/** Fill tints for districts, picked by the district's index. */
+export const DISTRICT_TINTS = ['#0ea5e9', '#8b5cf6', '#14b8a6', '#f59e0b', '#ec4899', '#84cc16'];
+
+export const MAP_COLORS = {
+  background: '#070d19',
+  districtOutline: '#7dd3fc',
+  streetOutline: '#94a3b8',
+  gridFill: '#1e3a5f',
+  gridOutline: '#3b5b85',
+  gridHover: '#38bdf8',
+  selection: '#ffffff',
+} as const;
