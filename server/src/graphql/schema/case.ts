@@ -1,0 +1,207 @@
+/** Cases (案卷): the type, its event trail, the scoped queries and `reportCase`. */
+import type { CaseEvent } from '@citygrid/db/schema';
+import { getCase, listCases } from '../../domain/cases/queries';
+import { reportCase } from '../../domain/cases/report';
+import { type CaseRow, isOverdue } from '../../domain/cases/view';
+import { builder } from '../builder';
+import { actorOf } from '../context';
+import { CategoryRef } from './category';
+import { DepartmentRef } from './department';
+import { GridCellRef } from './grid';
+import { BBoxInput, CasePriorityEnum, CaseSourceEnum, CaseStatusEnum, PointInput, PointRef } from './scalars';
+import { UserRef } from './user';
+
+export const CaseEventRef = builder.objectRef<CaseEvent>('CaseEvent').implement({
+  description: 'One step of the audit trail; `seq` equals the case version after it.',
+  fields: (t) => ({
+    seq: t.exposeInt('seq'),
+    action: t.exposeString('action', {
+      description: 'REPORT, FILE, REJECT, DISPATCH, ACCEPT, RETURN, RESOLVE, VERIFY_PASS, …',
+    }),
+    fromStatus: t.field({ type: CaseStatusEnum, nullable: true, resolve: (e) => e.fromStatus }),
+    toStatus: t.field({ type: CaseStatusEnum, resolve: (e) => e.toStatus }),
+    actor: t.field({
+      type: UserRef,
+      nullable: true,
+      resolve: (e, _args, ctx) => (e.actorId ? ctx.loaders.users.load(e.actorId) : null),
+    }),
+    note: t.exposeString('note', { nullable: true }),
+    payload: t.field({ type: 'JSON', resolve: (e) => e.payload }),
+    at: t.field({ type: 'DateTime', resolve: (e) => e.at }),
+  }),
+});
+
+export const CaseRef = builder.objectRef<CaseRow>('Case');
+
+CaseRef.implement({
+  fields: (t) => ({
+    id: t.exposeID('id'),
+    code: t.exposeString('code', { description: 'The human-facing case number.' }),
+    status: t.field({ type: CaseStatusEnum, resolve: (c) => c.status }),
+    version: t.exposeInt('version', { description: 'Optimistic lock: the number of events so far.' }),
+    category: t.field({
+      type: CategoryRef,
+      resolve: async (c, _args, ctx) => (await ctx.loaders.categories.load(c.categoryId))!,
+    }),
+    description: t.exposeString('description'),
+    location: t.field({ type: PointRef, resolve: (c) => c.location }),
+    address: t.exposeString('address', { nullable: true }),
+    grid: t.field({
+      type: GridCellRef,
+      resolve: async (c, _args, ctx) => (await ctx.loaders.gridCells.load(c.gridCellId))!,
+    }),
+    priority: t.field({ type: CasePriorityEnum, resolve: (c) => c.priority }),
+    source: t.field({ type: CaseSourceEnum, resolve: (c) => c.source }),
+    reporter: t.field({
+      type: UserRef,
+      nullable: true,
+      resolve: (c, _args, ctx) => (c.reporterId ? ctx.loaders.users.load(c.reporterId) : null),
+    }),
+    reportedAt: t.field({ type: 'DateTime', resolve: (c) => c.reportedAt }),
+    filedAt: t.field({ type: 'DateTime', nullable: true, resolve: (c) => c.filedAt }),
+    dispatchedAt: t.field({ type: 'DateTime', nullable: true, resolve: (c) => c.dispatchedAt }),
+    resolvedAt: t.field({ type: 'DateTime', nullable: true, resolve: (c) => c.resolvedAt }),
+    closedAt: t.field({ type: 'DateTime', nullable: true, resolve: (c) => c.closedAt }),
+    fileDueAt: t.field({ type: 'DateTime', nullable: true, resolve: (c) => c.fileDueAt }),
+    dispatchDueAt: t.field({ type: 'DateTime', nullable: true, resolve: (c) => c.dispatchDueAt }),
+    handleDueAt: t.field({ type: 'DateTime', nullable: true, resolve: (c) => c.handleDueAt }),
+    overdue: t.boolean({
+      description: 'Still being worked on and past its handling deadline (computed when read).',
+      resolve: (c) => isOverdue(c, new Date()),
+    }),
+    reworkCount: t.exposeInt('reworkCount'),
+    department: t.field({
+      type: DepartmentRef,
+      nullable: true,
+      resolve: (c, _args, ctx) => (c.departmentId ? ctx.loaders.departments.load(c.departmentId) : null),
+    }),
+    assignee: t.field({
+      type: UserRef,
+      nullable: true,
+      resolve: (c, _args, ctx) => (c.assigneeId ? ctx.loaders.users.load(c.assigneeId) : null),
+    }),
+    events: t.field({
+      type: [CaseEventRef],
+      description: 'The whole trail, in order.',
+      resolve: async (c, _args, ctx) => (await ctx.loaders.caseEvents.load(c.id)) ?? [],
+    }),
+    possibleDuplicates: t.field({
+      type: [CaseRef],
+      description: 'Open cases of the same category nearby, reported recently.',
+      // Filled by the duplicate check of the workflow; nothing is flagged yet.
+      resolve: () => [],
+    }),
+  }),
+});
+
+const CaseEdge = builder.objectRef<{ cursor: string; node: CaseRow }>('CaseEdge').implement({
+  fields: (t) => ({
+    cursor: t.exposeString('cursor'),
+    node: t.field({ type: CaseRef, resolve: (e) => e.node }),
+  }),
+});
+
+const PageInfo = builder
+  .objectRef<{
+    hasNextPage: boolean;
+    hasPreviousPage: boolean;
+    startCursor: string | null;
+    endCursor: string | null;
+  }>('PageInfo')
+  .implement({
+    fields: (t) => ({
+      hasNextPage: t.exposeBoolean('hasNextPage'),
+      hasPreviousPage: t.exposeBoolean('hasPreviousPage'),
+      startCursor: t.exposeString('startCursor', { nullable: true }),
+      endCursor: t.exposeString('endCursor', { nullable: true }),
+    }),
+  });
+
+const CaseConnection = builder
+  .objectRef<{ edges: { cursor: string; node: CaseRow }[]; hasNextPage: boolean }>('CaseConnection')
+  .implement({
+    description: 'A Relay connection of cases, newest report first.',
+    fields: (t) => ({
+      edges: t.field({ type: [CaseEdge], resolve: (c) => c.edges }),
+      pageInfo: t.field({
+        type: PageInfo,
+        resolve: (c) => ({
+          hasNextPage: c.hasNextPage,
+          hasPreviousPage: false,
+          startCursor: c.edges[0]?.cursor ?? null,
+          endCursor: c.edges.at(-1)?.cursor ?? null,
+        }),
+      }),
+    }),
+  });
+
+const CaseFilter = builder.inputType('CaseFilter', {
+  fields: (t) => ({
+    status: t.field({ type: [CaseStatusEnum], required: false }),
+    categoryCodes: t.stringList({ required: false }),
+    gridId: t.id({ required: false }),
+    regionId: t.id({ required: false, description: 'A city, district, street or community.' }),
+    bbox: t.field({ type: BBoxInput, required: false }),
+    reportedAfter: t.field({ type: 'DateTime', required: false, description: 'Inclusive.' }),
+    reportedBefore: t.field({ type: 'DateTime', required: false, description: 'Exclusive.' }),
+    overdue: t.boolean({ required: false }),
+  }),
+});
+
+const ReportCaseInput = builder.inputType('ReportCaseInput', {
+  fields: (t) => ({
+    idempotencyKey: t.string({
+      required: true,
+      description: 'Made by the client once per report; a repeat returns the first case.',
+    }),
+    categoryCode: t.string({ required: true }),
+    description: t.string({ required: true }),
+    location: t.field({ type: PointInput, required: true }),
+    address: t.string({ required: false }),
+    priority: t.field({ type: CasePriorityEnum, required: false }),
+    attachmentIds: t.idList({ required: false }),
+  }),
+});
+
+builder.queryField('case', (t) =>
+  t.field({
+    type: CaseRef,
+    description: 'A case inside your region scope; NOT_FOUND otherwise.',
+    authScopes: { loggedIn: true },
+    args: { id: t.arg.id({ required: true }) },
+    resolve: (_root, args, ctx) => getCase(ctx.db, actorOf(ctx), args.id),
+  }),
+);
+
+builder.queryField('cases', (t) =>
+  t.field({
+    type: CaseConnection,
+    description: 'Cases inside your region scope, newest first; `first` at most 1000 (default 50).',
+    authScopes: { loggedIn: true },
+    args: {
+      filter: t.arg({ type: CaseFilter, required: false }),
+      first: t.arg.int({ required: false }),
+      after: t.arg.string({ required: false }),
+    },
+    resolve: (_root, args, ctx) =>
+      listCases(ctx.db, actorOf(ctx), args.filter, { first: args.first ?? null, after: args.after ?? null }),
+  }),
+);
+
+builder.mutationField('reportCase', (t) =>
+  t.field({
+    type: CaseRef,
+    description:
+      'Reports a case (WORKER, COMMANDER, ADMIN). A repeated idempotencyKey returns the first case.',
+    authScopes: { loggedIn: true },
+    args: { input: t.arg({ type: ReportCaseInput, required: true }) },
+    resolve: async (_root, args, ctx) => {
+      const actor = actorOf(ctx);
+      const { caseId } = await reportCase(ctx.db, actor, {
+        ...args.input,
+        attachmentIds: args.input.attachmentIds?.map(String) ?? null,
+      });
+      return getCase(ctx.db, actor, caseId);
+    },
+  }),
+);

@@ -1,0 +1,11 @@
+/** Imports every type file (each registers itself on the builder) and builds the schema. */
+import { builder } from '../builder';
+import './scalars';
+import './department';
+import './category';
+import './region';
+import './user';
+import './grid';
+import './case';
+
+export const schema = builder.toSchema({ sortSchema: true });

@@ -1,0 +1,7 @@
+/** The server package's public surface: the app factory, config and the domain entry points. */
+export { type App, type BuildAppOptions, buildApp } from './app';
+export { type Config, ConfigError, loadConfig } from './config';
+export type { Actor } from './domain/auth/actor';
+export * from './domain/errors';
+export type { ReadinessCheck } from './http/health';
+export { createLogger, type Logger } from './logger';
