@@ -13,6 +13,7 @@ import { createContext, type GraphQLContext, type Services } from './graphql/con
 import { createMaskError } from './graphql/errors';
 import { schema } from './graphql/schema';
 import { databaseCheck, healthRouter, type ReadinessCheck } from './http/health';
+import { uploadsRouter } from './http/uploads';
 import { webAppRouter } from './http/web-app';
 
 export interface BuildAppOptions {
@@ -61,6 +62,7 @@ export async function buildApp({ config, database, logger, readiness = [] }: Bui
   app.disable('x-powered-by');
   app.use(healthRouter([databaseCheck(database), ...readiness]));
   app.use('/graphql', (req, res) => yoga(req, res));
+  app.use(uploadsRouter({ db: database.db, tokens: services.tokens, dataDir: config.dataDir, logger }));
   const web = webAppRouter(config.clientDist);
   if (web) app.use(web);
   else logger.info({ clientDist: config.clientDist }, 'no built web app found; serving the API only');
