@@ -1,0 +1,268 @@
+/**
+ * The ingest worker: an MQTT 5 client on the (shared) telemetry subscription that batches
+ * messages by size and time window and acknowledges each QoS 1 message only after the batch
+ * holding it has committed.
+ *
+ * Holding acks: mqtt.js's `customHandleAcks` delays the PUBACK but also stops the client reading
+ * until it is answered, which shrinks batches to one message. Instead the PUBACK that mqtt.js
+ * writes after delivering a message is intercepted and held, so the read loop runs on, and the
+ * ingester writes it itself after COMMIT. Backpressure: above `maxUnacked` held messages the
+ * client's `handleMessage` hook (which mqtt.js awaits before reading the next packet) waits, so
+ * the socket stops being read and the broker stops sending.
+ */
+import type { Database } from '@citygrid/db';
+import mqtt, { type IPublishPacket, type MqttClient } from 'mqtt';
+import type { Logger } from 'pino';
+import type { IotMetrics } from '../metrics';
+import { RuleBook } from '../rules/apply';
+import { databaseSql } from '../sql';
+import {
+  parseStatus,
+  parseTopic,
+  Rejection,
+  SHARED_TELEMETRY_FILTER,
+  STATUS_FILTER,
+  TELEMETRY_FILTER,
+} from '../topics';
+import { DeviceDirectory } from './devices';
+import { createBatchStore } from './store';
+import { type BatchDeps, type InboundMessage, telemetryMessage, writeBatch } from './write-batch';
+
+export interface IngesterOptions {
+  database: Database;
+  url: string;
+  username?: string | undefined;
+  password?: string | undefined;
+  /** A stable id gives a persistent session: what was unacknowledged at a crash is redelivered. */
+  clientId?: string | undefined;
+  /** Subscribe with `$share/citygrid-ingest/…` (off for brokers without shared subscriptions). */
+  shared: boolean;
+  batchSize: number;
+  batchWindowMs: number;
+  maxUnacked: number;
+  logger: Logger;
+  metrics?: IotMetrics | undefined;
+  /** Also follow the retained status topics (presence); default on. */
+  presence?: boolean;
+  /** 5 for real brokers; 4 (MQTT 3.1.1) for the embedded aedes, which does not speak 5. */
+  protocolVersion?: 4 | 5;
+}
+
+interface Held {
+  message: InboundMessage;
+  messageId: number | undefined;
+  /** The connection the message came on; an ack is only valid on that one. */
+  connection: number;
+}
+
+type PacketSender = (packet: Record<string, unknown>, cb?: (err?: Error) => void, ...rest: unknown[]) => void;
+
+export class Ingester {
+  private client: MqttClient | undefined;
+  private batch: Held[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private writing: Promise<void> = Promise.resolve();
+  private connection = 0;
+  /** Message ids whose PUBACK is being held, on the current connection. */
+  private readonly heldIds = new Set<number>();
+  private unacked = 0;
+  private readonly waiting: (() => void)[] = [];
+  private sendPacket: PacketSender | undefined;
+  private closed = false;
+  private readonly deps: BatchDeps;
+  readonly stats = { messages: 0, batches: 0, acked: 0, inserted: 0, rejected: 0, failures: 0 };
+
+  constructor(private readonly options: IngesterOptions) {
+    const sql = databaseSql(options.database);
+    this.deps = {
+      store: createBatchStore(options.database),
+      devices: new DeviceDirectory(sql),
+      rules: new RuleBook(sql),
+      metrics: options.metrics,
+    };
+  }
+
+  /** Connects and subscribes; resolves once subscribed. */
+  async start(): Promise<void> {
+    const { options } = this;
+    await this.deps.devices.preload();
+    await this.deps.rules.refresh(true);
+    const persistent = options.clientId !== undefined;
+    const v5 = (options.protocolVersion ?? 5) === 5;
+    const client = mqtt.connect(options.url, {
+      protocolVersion: v5 ? 5 : 4,
+      clientId:
+        options.clientId ?? `citygrid-ingest-${process.pid}-${Math.random().toString(36).slice(2, 8)}`,
+      clean: !persistent,
+      username: options.username,
+      password: options.password,
+      reconnectPeriod: 1000,
+      connectTimeout: 10_000,
+      ...(v5
+        ? {
+            properties: {
+              ...(persistent ? { sessionExpiryInterval: 24 * 3600 } : {}),
+              receiveMaximum: Math.min(options.maxUnacked, 65_535),
+            },
+          }
+        : {}),
+    });
+    this.client = client;
+    this.interceptAcks(client);
+    client.on('connect', () => {
+      this.connection++;
+      this.heldIds.clear();
+      options.logger.info({ connection: this.connection }, 'ingest connected');
+    });
+    client.on('error', (err) => options.logger.warn({ err: err.message }, 'mqtt error'));
+    client.on('message', (topic, payload, packet) => this.receive(topic, payload, packet));
+    await new Promise<void>((resolve, reject) => {
+      const onError = (err: Error) => reject(err);
+      client.once('error', onError);
+      client.once('connect', () => {
+        client.off('error', onError);
+        resolve();
+      });
+    });
+    const subs: Record<string, { qos: 1 }> = {
+      [options.shared ? SHARED_TELEMETRY_FILTER : TELEMETRY_FILTER]: { qos: 1 },
+    };
+    if (options.presence !== false) subs[STATUS_FILTER] = { qos: 1 };
+    const granted = await client.subscribeAsync(subs);
+    const refused = granted.filter((g) => g.qos > 2);
+    if (refused.length > 0)
+      throw new Error(`subscription refused: ${refused.map((g) => g.topic).join(', ')}`);
+  }
+
+  /** Holds the PUBACK mqtt.js writes after each delivered QoS 1 message; see the module comment. */
+  private interceptAcks(client: MqttClient) {
+    const c = client as unknown as { _sendPacket: PacketSender; handleMessage: MqttClient['handleMessage'] };
+    const original = c._sendPacket.bind(client);
+    this.sendPacket = original;
+    c._sendPacket = (packet, cb, ...rest) => {
+      if (packet.cmd === 'puback' && this.heldIds.has(packet.messageId as number)) {
+        cb?.();
+        return;
+      }
+      original(packet, cb, ...rest);
+    };
+    c.handleMessage = (_packet, callback) => {
+      if (this.unacked < this.options.maxUnacked || this.closed) callback();
+      else this.waiting.push(() => callback());
+    };
+  }
+
+  private receive(topic: string, payload: Buffer, packet: IPublishPacket) {
+    const arrivedAt = Date.now();
+    this.stats.messages++;
+    const parsed = parseTopic(topic);
+    let message: InboundMessage;
+    if (!parsed) {
+      message = {
+        type: 'rejected',
+        topic,
+        deviceId: null,
+        arrivedAt,
+        payload,
+        rejection: new Rejection('BAD_TOPIC', topic),
+      };
+    } else if (parsed.kind === 'status') {
+      const status = parseStatus(payload);
+      // An empty retained payload deletes the retained status; nothing to record.
+      if (!status) {
+        if (payload.byteLength > 0) {
+          message = {
+            type: 'rejected',
+            topic,
+            deviceId: parsed.deviceId,
+            arrivedAt,
+            payload,
+            rejection: new Rejection('INVALID_PAYLOAD', 'status must be {"online": boolean}'),
+          };
+        } else return;
+      } else message = { type: 'status', topic, deviceId: parsed.deviceId, arrivedAt, online: status.online };
+    } else {
+      message = telemetryMessage(topic, parsed.deviceId, payload, arrivedAt);
+    }
+    const held: Held = { message, messageId: undefined, connection: this.connection };
+    if (packet.qos > 0 && packet.messageId !== undefined) {
+      held.messageId = packet.messageId;
+      this.heldIds.add(packet.messageId);
+      this.unacked++;
+      this.options.metrics?.unacked.set(this.unacked);
+    }
+    this.batch.push(held);
+    if (this.batch.length >= this.options.batchSize) this.flush();
+    else this.timer ??= setTimeout(() => this.flush(), this.options.batchWindowMs);
+  }
+
+  private flush() {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    if (this.batch.length === 0) return;
+    const batch = this.batch;
+    this.batch = [];
+    this.writing = this.writing.then(() => this.commit(batch));
+  }
+
+  /** Writes a batch, retrying until it commits (the messages stay unacknowledged meanwhile). */
+  private async commit(batch: Held[]): Promise<void> {
+    let delay = 200;
+    for (;;) {
+      try {
+        const result = await writeBatch(
+          this.deps,
+          batch.map((h) => h.message),
+        );
+        this.stats.batches++;
+        this.stats.inserted += result.inserted;
+        this.stats.rejected += result.rejected;
+        break;
+      } catch (err) {
+        this.stats.failures++;
+        this.options.logger.error(
+          { err: (err as Error).message, size: batch.length },
+          'batch failed; retrying',
+        );
+        if (this.closed) return;
+        await new Promise((r) => setTimeout(r, delay));
+        delay = Math.min(delay * 2, 5000);
+      }
+    }
+    this.acknowledge(batch);
+  }
+
+  private acknowledge(batch: Held[]) {
+    const client = this.client;
+    for (const h of batch) {
+      if (h.messageId === undefined) continue;
+      this.unacked--;
+      if (h.connection !== this.connection || !this.heldIds.delete(h.messageId)) continue;
+      if (client?.connected) {
+        this.sendPacket?.({ cmd: 'puback', messageId: h.messageId, reasonCode: 0 });
+        this.stats.acked++;
+      }
+    }
+    this.options.metrics?.unacked.set(this.unacked);
+    while (this.waiting.length > 0 && this.unacked < this.options.maxUnacked) this.waiting.shift()!();
+  }
+
+  /** Messages received and not yet acknowledged. */
+  get pending(): number {
+    return this.unacked;
+  }
+
+  /** Whether the broker connection is up (for readiness checks). */
+  get connected(): boolean {
+    return this.client?.connected ?? false;
+  }
+
+  /** Commits what is buffered, acknowledges it, then disconnects. */
+  async close(): Promise<void> {
+    this.flush();
+    await this.writing;
+    this.closed = true;
+    for (const w of this.waiting.splice(0)) w();
+    await this.client?.endAsync();
+  }
+}
