@@ -17,6 +17,7 @@ import {
   extensionOf,
   findAttachmentForViewer,
   MAX_UPLOAD_BYTES,
+  type SavedAttachment,
   saveUpload,
   UploadRejected,
   type UploadRejection,
@@ -59,6 +60,7 @@ export function uploadsRouter(options: UploadsOptions): Router {
 
   router.post('/uploads', async (req, res) => {
     let spooled: SpooledFile | undefined;
+    let outcome: { saved: SavedAttachment } | { error: unknown };
     try {
       const actor = await authenticate(req, options.tokens);
       const declared = Number(req.headers['content-length'] ?? Number.NaN);
@@ -82,11 +84,17 @@ export function uploadsRouter(options: UploadsOptions): Router {
         { id: saved.id, sha256: saved.sha256, bytes: saved.bytes, uploader: actor.id },
         'upload stored',
       );
-      res.status(201).json({ id: saved.id, mime: saved.mime, width: saved.width, height: saved.height });
+      outcome = { saved };
     } catch (error) {
-      refuse(req, res, error, log);
-    } finally {
-      if (spooled) await rm(spooled.path, { force: true });
+      outcome = { error };
+    }
+    // The spool file goes before the answer, so a client never sees it linger.
+    if (spooled) await rm(spooled.path, { force: true });
+    if ('saved' in outcome) {
+      const { saved } = outcome;
+      res.status(201).json({ id: saved.id, mime: saved.mime, width: saved.width, height: saved.height });
+    } else {
+      refuse(req, res, outcome.error, log);
     }
   });
 

@@ -1,0 +1,468 @@
+/**
+ * Evidence uploads over HTTP against a real server and database: what is accepted, what is
+ * refused (and that a refusal stores nothing), that the kept copy has no location, and who may
+ * fetch it.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { rows } from '@citygrid/db';
+import { sql } from 'drizzle-orm';
+import exifReader from 'exif-reader';
+import sharp from 'sharp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+// attachToCase is a domain function the workflow calls; the package's entry point does not list it.
+import { attachToCase } from '../../server/src/domain/attachments';
+import { makeUploadWorld, type UploadWorld } from '../fixtures/uploads/world';
+import { testDatabase } from '../helpers/db';
+import { startTestServer, type TestServer } from '../helpers/server';
+
+const database = await testDatabase();
+let server: TestServer;
+let world: UploadWorld;
+/** Tokens by who holds them. */
+const token = { worker0: '', worker1: '', commander0: '', commander1: '' };
+
+beforeAll(async () => {
+  server = await startTestServer(database);
+  world = await makeUploadWorld(database.db);
+  const [d0, d1] = world.districts;
+  token.worker0 = await server.login(d0!.workerUsername, world.password);
+  token.worker1 = await server.login(d1!.workerUsername, world.password);
+  token.commander0 = await server.login(d0!.commanderUsername, world.password);
+  token.commander1 = await server.login(d1!.commanderUsername, world.password);
+});
+afterAll(() => server?.close());
+
+// ---- images made here -----------------------------------------------------------------------
+
+/** A photo-like JPEG (noise compresses badly, like a real photo) with GPS and camera tags. */
+async function photoWithGps(width = 800, height = 600): Promise<Buffer> {
+  return sharp({
+    create: {
+      width,
+      height,
+      channels: 3,
+      background: '#6a8',
+      noise: { type: 'gaussian', mean: 120, sigma: 40 },
+    },
+  })
+    .jpeg({ quality: 90 })
+    .withExif({
+      IFD0: { Make: 'Citygrid', Model: 'FieldCam 1', Artist: 'Grid worker' },
+      IFD3: {
+        GPSLatitudeRef: 'N',
+        GPSLatitude: '27/1 43/1 1234/100',
+        GPSLongitudeRef: 'E',
+        GPSLongitude: '109/1 11/1 4321/100',
+      },
+    })
+    .toBuffer();
+}
+
+async function plainImage(format: 'png' | 'webp' | 'gif', width = 120, height = 90): Promise<Buffer> {
+  return sharp({ create: { width, height, channels: 3, background: '#36c' } })
+    .toFormat(format)
+    .toBuffer();
+}
+
+/** A genuine PNG of more than 12 MB: uncompressed noise. */
+async function twelveMegabytePng(): Promise<Buffer> {
+  const png = await sharp({
+    create: {
+      width: 2100,
+      height: 2100,
+      channels: 3,
+      background: '#000',
+      noise: { type: 'gaussian', mean: 128, sigma: 60 },
+    },
+  })
+    .png({ compressionLevel: 0 })
+    .toBuffer();
+  expect(png.length).toBeGreaterThan(12 * 1024 * 1024);
+  return png;
+}
+
+/** A small but real PDF. */
+const pdf = Buffer.from(
+  '%PDF-1.4\n1 0 obj\n<< /Type /Catalog /Pages 2 0 R >>\nendobj\n2 0 obj\n<< /Type /Pages /Kids [] /Count 0 >>\nendobj\n' +
+    'trailer\n<< /Root 1 0 R >>\n%%EOF\n',
+);
+
+// ---- requests ---------------------------------------------------------------------------------
+
+interface Answer {
+  status: number;
+  body: {
+    id?: string;
+    mime?: string;
+    width?: number;
+    height?: number;
+    error?: { code: string; message: string };
+  };
+}
+
+async function send(form: FormData, auth: string | undefined): Promise<Answer> {
+  const response = await fetch(`${server.url}/uploads`, {
+    method: 'POST',
+    body: form,
+    headers: auth ? { authorization: `Bearer ${auth}` } : {},
+  });
+  return { status: response.status, body: await response.json() };
+}
+
+function upload(bytes: Buffer, filename: string, auth: string | undefined, declaredType = 'image/jpeg') {
+  const form = new FormData();
+  form.append('file', new Blob([new Uint8Array(bytes)], { type: declaredType }), filename);
+  return send(form, auth);
+}
+
+/** The same upload as a chunked body: no Content-Length for the server to check up front. */
+async function uploadChunked(bytes: Buffer, filename: string, auth: string): Promise<Answer> {
+  const boundary = '----citygrid-test-boundary';
+  const parts = [
+    Buffer.from(
+      `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="${filename}"\r\n` +
+        'Content-Type: image/png\r\n\r\n',
+    ),
+    bytes,
+    Buffer.from(`\r\n--${boundary}--\r\n`),
+  ];
+  const body = new ReadableStream<Uint8Array>({
+    start(controller) {
+      for (const part of parts) {
+        // In 1 MB pieces, as a slow phone would send it.
+        for (let at = 0; at < part.length; at += 1024 * 1024) {
+          controller.enqueue(new Uint8Array(part.subarray(at, at + 1024 * 1024)));
+        }
+      }
+      controller.close();
+    },
+  });
+  const response = await fetch(`${server.url}/uploads`, {
+    method: 'POST',
+    body,
+    duplex: 'half',
+    headers: { authorization: `Bearer ${auth}`, 'content-type': `multipart/form-data; boundary=${boundary}` },
+  } as RequestInit);
+  return { status: response.status, body: await response.json() };
+}
+
+async function download(id: string, auth: string, variant: '' | '/thumbnail' = '') {
+  const response = await fetch(`${server.url}/attachments/${id}${variant}`, {
+    headers: { authorization: `Bearer ${auth}` },
+  });
+  return {
+    status: response.status,
+    type: response.headers.get('content-type'),
+    bytes: Buffer.from(await response.arrayBuffer()),
+  };
+}
+
+// ---- what is stored ---------------------------------------------------------------------------
+
+function filesUnder(dir: string): string[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir, { recursive: true, encoding: 'utf8' })
+    .filter((name) => statSync(join(dir, name)).isFile())
+    .sort();
+}
+
+async function storedState() {
+  const [{ n }] = (await rows<{ n: number }>(
+    database.db,
+    sql`SELECT count(*)::int AS n FROM attachments`,
+  )) as [{ n: number }];
+  return {
+    rows: n,
+    uploads: filesUnder(join(server.config.dataDir, 'uploads')),
+    spool: filesUnder(join(server.config.dataDir, 'tmp')),
+  };
+}
+
+async function attachmentRow(id: string) {
+  const [row] = await rows<{
+    sha256: string;
+    mime: string;
+    bytes: number;
+    width: number;
+    height: number;
+    uploader_id: number;
+    case_id: number | null;
+  }>(
+    database.db,
+    sql`SELECT sha256, mime, bytes, width, height, uploader_id::int AS uploader_id, case_id::int AS case_id
+        FROM attachments WHERE id = ${id}`,
+  );
+  return row;
+}
+
+function gpsOf(exif: Buffer | undefined) {
+  return exif ? exifReader(exif).GPSInfo : undefined;
+}
+
+// ---- tests ------------------------------------------------------------------------------------
+
+describe('POST /uploads accepts', () => {
+  it('a real photo and keeps it without its GPS tags, at its size, stored by its hash', async () => {
+    const photo = await photoWithGps(800, 600);
+    // The test's own premise: the original does carry a position.
+    const original = await sharp(photo).metadata();
+    expect(gpsOf(original.exif)).toMatchObject({ GPSLatitudeRef: 'N', GPSLatitude: [27, 43, 12.34] });
+
+    const answer = await upload(photo, 'IMG_0001.jpg', token.worker0);
+    expect(answer.status).toBe(201);
+    expect(answer.body).toMatchObject({ mime: 'image/jpeg', width: 800, height: 600 });
+    const id = answer.body.id!;
+
+    const got = await download(id, token.worker0);
+    expect(got.status).toBe(200);
+    expect(got.type).toBe('image/jpeg');
+    const kept = await sharp(got.bytes).metadata();
+    expect([kept.format, kept.width, kept.height]).toEqual(['jpeg', 800, 600]);
+    expect(gpsOf(kept.exif)).toBeUndefined();
+    // No EXIF at all survives (camera make, owner name); the bytes do not even name the GPS IFD.
+    expect(kept.exif).toBeUndefined();
+    expect(got.bytes.includes(Buffer.from('Grid worker'))).toBe(false);
+
+    const sha256 = createHash('sha256').update(got.bytes).digest('hex');
+    const row = await attachmentRow(id);
+    expect(row).toEqual({
+      sha256,
+      mime: 'image/jpeg',
+      bytes: got.bytes.length,
+      width: 800,
+      height: 600,
+      uploader_id: world.districts[0]!.workerId,
+      case_id: null,
+    });
+    const stored = join(
+      server.config.dataDir,
+      'uploads',
+      sha256.slice(0, 2),
+      sha256.slice(2, 4),
+      `${sha256}.jpg`,
+    );
+    expect(readFileSync(stored).equals(got.bytes)).toBe(true);
+
+    const thumb = await download(id, token.worker0, '/thumbnail');
+    expect(thumb.status).toBe(200);
+    expect(thumb.type).toBe('image/webp');
+    const t = await sharp(thumb.bytes).metadata();
+    expect([t.format, t.width, t.height]).toEqual(['webp', 320, 240]);
+  });
+
+  it('turns the pixels by the EXIF orientation and drops the tag', async () => {
+    // Stored 200×100 with orientation 6 ("rotate 90° clockwise to view"): viewed as 100×200.
+    const sideways = await sharp({ create: { width: 200, height: 100, channels: 3, background: '#a33' } })
+      .jpeg()
+      .withMetadata({ orientation: 6 })
+      .toBuffer();
+    expect((await sharp(sideways).metadata()).orientation).toBe(6);
+    const answer = await upload(sideways, 'sideways.jpg', token.worker0);
+    expect(answer.status).toBe(201);
+    const got = await download(answer.body.id!, token.worker0);
+    const kept = await sharp(got.bytes).metadata();
+    expect([kept.width, kept.height, kept.orientation]).toEqual([100, 200, undefined]);
+  });
+
+  it.each([
+    ['png', 'image/png'],
+    ['webp', 'image/webp'],
+  ] as const)('a %s, typed by its content whatever its name and declared type', async (format, mime) => {
+    const image = await plainImage(format, 120, 90);
+    const answer = await upload(image, 'picture.jpg', token.worker0, 'application/octet-stream');
+    expect(answer.status).toBe(201);
+    expect(answer.body).toMatchObject({ mime, width: 120, height: 90 });
+    const got = await download(answer.body.id!, token.worker0);
+    expect(got.type).toBe(mime);
+    expect((await sharp(got.bytes).metadata()).format).toBe(format);
+  });
+
+  it('the same photo twice as two attachments over one stored file', async () => {
+    const photo = await photoWithGps(300, 200);
+    const before = await storedState();
+    const first = await upload(photo, 'a.jpg', token.worker0);
+    const second = await upload(photo, 'b.jpg', token.worker0);
+    expect([first.status, second.status]).toEqual([201, 201]);
+    expect(first.body.id).not.toBe(second.body.id);
+    const after = await storedState();
+    expect(after.rows).toBe(before.rows + 2);
+    // One image and its thumbnail.
+    expect(after.uploads.length).toBe(before.uploads.length + 2);
+    expect((await attachmentRow(first.body.id!))!.sha256).toBe(
+      (await attachmentRow(second.body.id!))!.sha256,
+    );
+  });
+
+  it('a path-traversal filename, storing the file by its hash inside the store and nowhere else', async () => {
+    const photo = await photoWithGps(320, 240);
+    const dataDir = server.config.dataDir;
+    const evil = '../../etc/passwd.jpg';
+    const escapes = [
+      resolve(dataDir, 'tmp', evil),
+      resolve(dataDir, 'uploads', evil),
+      resolve(dataDir, evil),
+      resolve(dataDir, '..', 'passwd.jpg'),
+      '/etc/passwd.jpg',
+    ];
+    expect(escapes.filter(existsSync)).toEqual([]);
+    const before = filesUnder(dataDir);
+    const answer = await upload(photo, evil, token.worker0);
+    expect(answer.status).toBe(201);
+    // The only new files anywhere in DATA_DIR: the image and its thumbnail, named by hash.
+    const added = filesUnder(dataDir).filter((f) => !before.includes(f));
+    expect(added).toHaveLength(2);
+    for (const file of added) {
+      expect(file).toMatch(/^uploads\/[0-9a-f]{2}\/[0-9a-f]{2}\/[0-9a-f]{64}\.(jpg|thumb\.webp)$/);
+    }
+    expect(escapes.filter(existsSync)).toEqual([]);
+  });
+});
+
+describe('POST /uploads refuses, and stores nothing:', () => {
+  async function expectRefused(attempt: () => Promise<Answer>, status: number, code: string) {
+    const before = await storedState();
+    const answer = await attempt();
+    expect(answer.status).toBe(status);
+    expect(answer.body.error?.code).toBe(code);
+    expect(answer.body.error?.message).toEqual(expect.any(String));
+    expect(answer.body.id).toBeUndefined();
+    expect(await storedState()).toEqual(before);
+  }
+
+  it('a PDF named photo.jpg (415)', async () => {
+    await expectRefused(() => upload(pdf, 'photo.jpg', token.worker0), 415, 'UNSUPPORTED_TYPE');
+  });
+
+  it('a GIF, a real image of a type we do not take (415)', async () => {
+    await expectRefused(
+      async () => upload(await plainImage('gif'), 'x.jpg', token.worker0),
+      415,
+      'UNSUPPORTED_TYPE',
+    );
+  });
+
+  it('text that is no image at all (400)', async () => {
+    await expectRefused(
+      () => upload(Buffer.from('just some words, not a picture'), 'x.jpg', token.worker0),
+      400,
+      'NOT_AN_IMAGE',
+    );
+  });
+
+  it('a 12 MB image (413), with a Content-Length and as a chunked stream', async () => {
+    const big = await twelveMegabytePng();
+    await expectRefused(() => upload(big, 'big.png', token.worker0, 'image/png'), 413, 'TOO_LARGE');
+    await expectRefused(() => uploadChunked(big, 'big.png', token.worker0), 413, 'TOO_LARGE');
+    // The connection pool is still healthy after the refusals: a normal upload goes through.
+    expect((await upload(await plainImage('png'), 'ok.png', token.worker0)).status).toBe(201);
+  });
+
+  it('a truncated JPEG (400)', async () => {
+    const photo = await photoWithGps(640, 480);
+    const cut = photo.subarray(0, Math.floor(photo.length * 0.6));
+    // Its magic bytes still say JPEG: only decoding it to the end shows it is broken.
+    expect((await sharp(cut).metadata()).format).toBe('jpeg');
+    await expectRefused(() => upload(cut, 'cut.jpg', token.worker0), 400, 'CORRUPT_IMAGE');
+  });
+
+  it('a request without a token, or with a bad one (401)', async () => {
+    const photo = await photoWithGps(100, 100);
+    await expectRefused(() => upload(photo, 'a.jpg', undefined), 401, 'UNAUTHENTICATED');
+    await expectRefused(() => upload(photo, 'a.jpg', `${token.worker0}x`), 401, 'UNAUTHENTICATED');
+  });
+
+  it('a form without a file, or with two (400)', async () => {
+    const noFile = new FormData();
+    noFile.append('note', 'forgot the photo');
+    await expectRefused(() => send(noFile, token.worker0), 400, 'NO_FILE');
+    const photo = await photoWithGps(100, 100);
+    const two = new FormData();
+    two.append('file', new Blob([new Uint8Array(photo)]), 'a.jpg');
+    two.append('file', new Blob([new Uint8Array(photo)]), 'b.jpg');
+    await expectRefused(() => send(two, token.worker0), 400, 'TOO_MANY_FILES');
+  });
+
+  it('a body that is not multipart (415)', async () => {
+    await expectRefused(
+      async () => {
+        const response = await fetch(`${server.url}/uploads`, {
+          method: 'POST',
+          body: new Uint8Array(await photoWithGps(100, 100)),
+          headers: { authorization: `Bearer ${token.worker0}`, 'content-type': 'image/jpeg' },
+        });
+        return { status: response.status, body: await response.json() };
+      },
+      415,
+      'NOT_MULTIPART',
+    );
+  });
+});
+
+describe('GET /attachments/:id', () => {
+  it('serves an attachment only to those who may see its case', async () => {
+    const [d0] = world.districts;
+    const answer = await upload(await photoWithGps(400, 300), 'evidence.jpg', token.worker0);
+    const id = answer.body.id!;
+
+    // Unattached: only its uploader.
+    expect((await download(id, token.worker0)).status).toBe(200);
+    expect((await download(id, token.commander0)).status).toBe(404);
+
+    await database.db.transaction((tx) =>
+      attachToCase(tx, { attachmentIds: [id], caseId: d0!.caseId, eventSeq: 1, actor: { id: d0!.workerId } }),
+    );
+    expect(await attachmentRow(id)).toMatchObject({ case_id: d0!.caseId });
+
+    for (const who of ['worker0', 'commander0'] as const) {
+      expect((await download(id, token[who])).status).toBe(200);
+      expect((await download(id, token[who], '/thumbnail')).status).toBe(200);
+    }
+    // The other district's commander and worker: as if it did not exist.
+    for (const who of ['commander1', 'worker1'] as const) {
+      const original = await download(id, token[who]);
+      const thumbnail = await download(id, token[who], '/thumbnail');
+      expect([original.status, thumbnail.status]).toEqual([404, 404]);
+      expect(JSON.parse(original.bytes.toString()).error.code).toBe('NOT_FOUND');
+    }
+  });
+
+  it('answers 401 without a token and 404 for an unknown or malformed id', async () => {
+    const answer = await upload(await plainImage('png'), 'a.png', token.worker0);
+    const anonymous = await fetch(`${server.url}/attachments/${answer.body.id}`);
+    expect(anonymous.status).toBe(401);
+    expect((await download('00000000-0000-4000-8000-000000000000', token.worker0)).status).toBe(404);
+    expect((await download('..%2F..%2Fetc%2Fpasswd', token.worker0)).status).toBe(404);
+  });
+});
+
+describe('attachToCase', () => {
+  it('attaches only the actor’s own unattached uploads, all or none', async () => {
+    const [d0, d1] = world.districts;
+    const mine = (await upload(await plainImage('png'), 'a.png', token.worker0)).body.id!;
+    const alsoMine = (await upload(await plainImage('webp'), 'b.webp', token.worker0)).body.id!;
+    const theirs = (await upload(await plainImage('png'), 'c.png', token.worker1)).body.id!;
+    const badInput = { code: 'BAD_USER_INPUT' };
+    const attach = (attachmentIds: string[], actorId = d0!.workerId, caseId = d0!.caseId) =>
+      database.db.transaction((tx) =>
+        attachToCase(tx, { attachmentIds, caseId, eventSeq: 1, actor: { id: actorId } }),
+      );
+
+    // Someone else's upload in the list: refused, and my own in the same list stays unattached.
+    await expect(attach([mine, theirs])).rejects.toMatchObject({ code: 'BAD_USER_INPUT' });
+    await expect(attach([mine, theirs])).rejects.toThrow(theirs);
+    expect((await attachmentRow(mine))!.case_id).toBeNull();
+    await expect(attach(['00000000-0000-4000-8000-000000000000'])).rejects.toMatchObject(badInput);
+    await expect(attach(['not-a-uuid'])).rejects.toMatchObject(badInput);
+
+    await attach([mine, alsoMine, mine.toUpperCase()]);
+    expect((await attachmentRow(mine))!.case_id).toBe(d0!.caseId);
+    expect((await attachmentRow(alsoMine))!.case_id).toBe(d0!.caseId);
+    // Attached once, never again — not even to another case by the same person.
+    await expect(attach([mine], d0!.workerId, d1!.caseId)).rejects.toMatchObject(badInput);
+    expect((await attachmentRow(mine))!.case_id).toBe(d0!.caseId);
+    // An empty list is nothing to do.
+    await expect(attach([])).resolves.toBeUndefined();
+  });
+});
