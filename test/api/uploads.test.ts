@@ -245,6 +245,12 @@ describe('POST /uploads accepts', () => {
     );
     expect(readFileSync(stored).equals(got.bytes)).toBe(true);
 
+    // Revalidation by the hash: an unchanged copy is not sent again.
+    const again = await fetch(`${server.url}/attachments/${id}`, {
+      headers: { authorization: `Bearer ${token.worker0}`, 'if-none-match': `"${sha256}"` },
+    });
+    expect(again.status).toBe(304);
+
     const thumb = await download(id, token.worker0, '/thumbnail');
     expect(thumb.status).toBe(200);
     expect(thumb.type).toBe('image/webp');
@@ -434,6 +440,52 @@ describe('GET /attachments/:id', () => {
     expect(anonymous.status).toBe(401);
     expect((await download('00000000-0000-4000-8000-000000000000', token.worker0)).status).toBe(404);
     expect((await download('..%2F..%2Fetc%2Fpasswd', token.worker0)).status).toBe(404);
+  });
+});
+
+describe('reportCase with attachmentIds', () => {
+  const report = (attachmentIds: string[], key: string, district = 0) =>
+    server.graphql<{ reportCase: { id: string } }>(
+      `mutation Report($input: ReportCaseInput!) { reportCase(input: $input) { id } }`,
+      {
+        input: {
+          idempotencyKey: key,
+          categoryCode: world.categoryCode,
+          description: 'broken manhole cover, photo attached',
+          location: world.districts[district]!.point,
+          attachmentIds,
+        },
+      },
+      district === 0 ? token.worker0 : token.worker1,
+    );
+
+  it('attaches the photo to the new case, visible in its district and only there', async () => {
+    const id = (await upload(await photoWithGps(400, 300), 'report.jpg', token.worker0)).body.id!;
+    const { data, errors } = await report([id], `upl-report-${id}`);
+    expect(errors).toBeUndefined();
+    const caseId = Number(data!.reportCase.id);
+    expect(await attachmentRow(id)).toMatchObject({ case_id: caseId });
+    const [event] = await rows<{ event_seq: number }>(
+      database.db,
+      sql`SELECT event_seq FROM attachments WHERE id = ${id}`,
+    );
+    expect(event!.event_seq).toBe(1);
+    expect((await download(id, token.commander0)).status).toBe(200);
+    expect((await download(id, token.commander1)).status).toBe(404);
+  });
+
+  it('refuses a report carrying someone else’s upload, and writes no case', async () => {
+    const theirs = (await upload(await plainImage('png'), 'theirs.png', token.worker1)).body.id!;
+    const key = `upl-report-theirs-${theirs}`;
+    const { data, errors } = await report([theirs], key);
+    expect(data?.reportCase ?? null).toBeNull();
+    expect(errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+    const [count] = await rows<{ n: number }>(
+      database.db,
+      sql`SELECT count(*)::int AS n FROM cases WHERE idempotency_key = ${key}`,
+    );
+    expect(count!.n).toBe(0);
+    expect((await attachmentRow(theirs))!.case_id).toBeNull();
   });
 });
 
