@@ -12,6 +12,11 @@ const schema = z.object({
   /** A real MQTT 5 broker; unset runs the embedded one on MQTT_PORT. */
   MQTT_URL: z.url().optional(),
   MQTT_PORT: z.coerce.number().int().min(0).max(65535).default(1883),
+  /** 5 for real brokers; 4 (3.1.1) to reach an aedes, which does not speak 5. */
+  MQTT_PROTOCOL: z.coerce
+    .number()
+    .pipe(z.union([z.literal(4), z.literal(5)]))
+    .default(5),
   /** The account the ingester and the server sign in with (broker-side service account). */
   MQTT_SERVICE_USERNAME: z.string().min(1).default('citygrid-service'),
   MQTT_SERVICE_PASSWORD: z.string().min(1).optional(),
@@ -23,6 +28,8 @@ const schema = z.object({
   INGEST_MAX_UNACKED: z.coerce.number().int().min(1).max(1_000_000).default(10_000),
   /** Use the broker's shared subscription (off for brokers without `$share`, e.g. the embedded one). */
   INGEST_SHARED: flag,
+  /** Connections of a standalone worker's pool. */
+  INGEST_DB_POOL: z.coerce.number().int().min(1).max(32).default(4),
   READINGS_RETENTION_DAYS: z.coerce.number().int().min(1).default(30),
   SIMULATOR_DEVICES: z.coerce.number().int().min(0).default(200),
   SIMULATOR_INTERVAL_MS: z.coerce.number().int().min(100).default(10_000),
