@@ -47,18 +47,21 @@ export function skipBrowserTests(): boolean {
   return true;
 }
 
+export interface BrowserContextSession {
+  context: BrowserContext;
+  /** Every request the context made (its pages and their workers), in order. */
+  requests: Request[];
+}
+
 export interface BrowserSession {
   browser: Browser;
-  context: BrowserContext;
-  /** Every request the context made (pages and their workers), in order. */
-  requests: Request[];
+  /** A fresh context (own storage, zh-CN, Asia/Shanghai) that records its requests. */
+  newContext(options?: { viewport?: { width: number; height: number } }): Promise<BrowserContextSession>;
   close(): Promise<void>;
 }
 
-/** Starts Chromium with a fresh context that records every request it makes. */
-export async function launchBrowser(
-  options: { viewport?: { width: number; height: number } } = {},
-): Promise<BrowserSession> {
+/** Starts Chromium; throws with the install hint when it is missing. */
+export async function launchBrowser(): Promise<BrowserSession> {
   const missing = chromiumMissing();
   if (missing) throw new Error(missing);
   const browser = await chromium.launch({
@@ -66,22 +69,20 @@ export async function launchBrowser(
     headless: true,
     args: CHROMIUM_ARGS,
   });
-  const context = await browser.newContext({
-    viewport: options.viewport ?? { width: 1440, height: 900 },
-    deviceScaleFactor: 1,
-    locale: 'zh-CN',
-    timezoneId: 'Asia/Shanghai',
-  });
-  const requests: Request[] = [];
-  context.on('request', (request) => requests.push(request));
   return {
     browser,
-    context,
-    requests,
-    close: async () => {
-      await context.close().catch(() => {});
-      await browser.close();
+    async newContext(options = {}) {
+      const context = await browser.newContext({
+        viewport: options.viewport ?? { width: 1440, height: 900 },
+        deviceScaleFactor: 1,
+        locale: 'zh-CN',
+        timezoneId: 'Asia/Shanghai',
+      });
+      const requests: Request[] = [];
+      context.on('request', (request) => requests.push(request));
+      return { context, requests };
     },
+    close: () => browser.close(),
   };
 }
 

@@ -1,0 +1,226 @@
+/**
+ * The command center in a real browser: Debian's Chromium (WebGL through SwiftShader) against a
+ * real server on a cloned demo-city database. A commander signs in and sees the city: districts,
+ * grid cells and cases drawn by status, with popups, a language switch and sign-out; a wrong
+ * password shows an error and no map; and no request ever leaves the machine.
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import {
+  artifactPath,
+  type BrowserContextSession,
+  type BrowserSession,
+  launchBrowser,
+  remoteRequests,
+  skipBrowserTests,
+} from '../helpers/browser';
+import { testDatabase } from '../helpers/db';
+import { startTestServer, type TestServer } from '../helpers/server';
+import { mapIdle, pickCase, pickGridCellPoint, pixelCensus, renderedSummary } from './page-probes';
+
+/** Layer ids of the client's map style (client/src/map/style.ts): the test hook's contract. */
+const LAYERS = { districts: 'districts-fill', gridCells: 'grid-cells-fill', cases: 'cases-circle' };
+/** Side panels cover this much of the map on each side (CSS px); clicks stay clear of them. */
+const PANEL_MARGIN = 350;
+const ALL_STATUSES = ['CLOSED', 'DISPATCHED', 'FILED', 'IN_PROGRESS', 'REJECTED', 'REPORTED', 'RESOLVED'];
+const OPEN_STATUSES = ['REPORTED', 'FILED', 'DISPATCHED', 'IN_PROGRESS', 'RESOLVED'];
+const MAP_READY_TIMEOUT = 90_000;
+
+const clientDist = join(import.meta.dirname, '..', '..', 'client', 'dist');
+const skip = skipBrowserTests();
+
+describe.skipIf(skip)('command center in Chromium', () => {
+  let server: TestServer;
+  let browser: BrowserSession;
+  /** What the API says the commander may see, to compare with what the map drew. */
+  let expected: { districts: number; gridCells: number; cases: number };
+
+  beforeAll(async () => {
+    if (!existsSync(join(clientDist, 'index.html'))) {
+      throw new Error(
+        `${clientDist}/index.html is missing: build the web app first with ` +
+          '`pnpm --filter @citygrid/client build` (the root `pnpm test` does it)',
+      );
+    }
+    const database = await testDatabase();
+    server = await startTestServer(database);
+    browser = await launchBrowser();
+    expected = await countVisibleToCommander(server);
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+  });
+
+  test('a commander signs in and sees the demo city: districts, grid cells and cases by status', async () => {
+    const session = await browser.newContext();
+    const { page, pageErrors } = await openPage(session, server.url);
+
+    await expect.poll(() => page.locator('#login-form').isVisible()).toBe(true);
+    expect(await page.locator('.login__title').textContent()).toBe('城市运行指挥中心');
+    await page.locator('input[name=username]').fill('commander');
+    await page.locator('input[name=password]').fill('citygrid');
+    await page.locator('#login-form button[type=submit]').click();
+    await waitForMap(page);
+    await page.evaluate(mapIdle);
+
+    // The header names the signed-in user and role; the token is kept for reloads.
+    const userChip = page.getByTestId('current-user');
+    expect(await userChip.textContent()).toContain('指挥员');
+    expect(await page.evaluate(() => localStorage.getItem('citygrid.token'))).toMatch(/\S{20,}/);
+
+    const rendered = await page.evaluate(renderedSummary, LAYERS);
+    expect(rendered.districtIds.length).toBe(expected.districts);
+    expect(rendered.gridCellIds.length).toBe(expected.gridCells);
+    expect(rendered.caseIds.length).toBeGreaterThan(0);
+    expect(rendered.caseIds.length).toBe(expected.cases);
+    // The seed has cases in every status; all of them are on the map.
+    expect(rendered.caseStatuses).toEqual(ALL_STATUSES);
+    // Fitted to the city: Tongren's centre is in view, and the view is a city, not the world.
+    const [[west, south], [east, north]] = rendered.bounds;
+    expect(west).toBeLessThan(109.19);
+    expect(east).toBeGreaterThan(109.19);
+    expect(south).toBeLessThan(27.72);
+    expect(north).toBeGreaterThan(27.72);
+    expect(rendered.zoom).toBeGreaterThan(10);
+
+    // WebGL really drew it: the canvas is mostly not background, and open statuses show in their
+    // legend colours.
+    const census = await page.evaluate(pixelCensus);
+    expect(census.painted / census.sampled).toBeGreaterThan(0.2);
+    for (const status of OPEN_STATUSES) expect(census.byStatus[status], status).toBeGreaterThan(0);
+
+    // The status legend counts what was loaded.
+    const legendTotal = await page
+      .locator('[data-status] .status-row__count')
+      .allTextContents()
+      .then((counts) => counts.reduce((sum, text) => sum + Number(text.replace(/\D/g, '')), 0));
+    expect(legendTotal).toBe(expected.cases);
+    await page.screenshot({ path: artifactPath('commander-map.png') });
+
+    // A click on a case opens its details.
+    const target = await page.evaluate(pickCase, { layer: LAYERS.cases, panelMargin: PANEL_MARGIN });
+    expect(target, 'a case circle in the open middle of the map').not.toBeNull();
+    await clickMap(page, target!);
+    const popup = page.locator('.cg-popup');
+    await expect.poll(() => popup.textContent()).toContain(target!.code);
+    expect(await popup.textContent()).toContain('上报时间');
+    await page.screenshot({ path: artifactPath('commander-case-popup.png') });
+    await page.keyboard.press('Escape');
+
+    // A click on a grid cell away from cases names the cell.
+    const cellPoint = await page.evaluate(pickGridCellPoint, {
+      gridLayer: LAYERS.gridCells,
+      caseLayers: [LAYERS.cases, 'cases-halo'],
+      panelMargin: PANEL_MARGIN,
+    });
+    expect(cellPoint, 'a grid cell with no case near its middle').not.toBeNull();
+    await clickMap(page, cellPoint!);
+    await expect.poll(() => popup.textContent()).toContain(cellPoint!.code);
+    expect(await popup.textContent()).toContain(cellPoint!.name);
+    expect(await popup.textContent()).toContain('网格');
+
+    // English on request; the map stays as it was.
+    await page.getByTestId('language').click();
+    await expect.poll(() => page.locator('.topbar__title').textContent()).toBe('City Operations Center');
+    expect(await userChip.textContent()).toContain('Commander');
+    expect(await page.locator('[data-status=REPORTED] .status-row__label').textContent()).toBe('Reported');
+    expect(await page.evaluate(() => document.documentElement.dataset.mapState)).toBe('ready');
+    await page.screenshot({ path: artifactPath('commander-map-en.png') });
+
+    // Sign-out forgets the token and takes the map away.
+    await page.getByTestId('logout').click();
+    await expect.poll(() => page.locator('#login-form').isVisible()).toBe(true);
+    expect(await page.evaluate(() => localStorage.getItem('citygrid.token'))).toBeNull();
+    expect(await page.evaluate(() => window.__citygrid === undefined)).toBe(true);
+    expect(await page.locator('.maplibregl-canvas').count()).toBe(0);
+
+    expect(pageErrors).toEqual([]);
+    expect(session.requests.length).toBeGreaterThan(0);
+    expect(remoteRequests(session.requests)).toEqual([]);
+    await session.context.close();
+  });
+
+  test('a wrong password shows an error and no map', async () => {
+    const session = await browser.newContext();
+    const { page, pageErrors } = await openPage(session, server.url);
+
+    await page.locator('input[name=username]').fill('commander');
+    await page.locator('input[name=password]').fill('not-the-password');
+    await page.locator('#login-form button[type=submit]').click();
+
+    const error = page.getByTestId('login-error');
+    await expect.poll(() => error.isVisible()).toBe(true);
+    expect(await error.textContent()).toBe('用户名或密码错误');
+    expect(await page.locator('#login-form').isVisible()).toBe(true);
+    expect(await page.locator('.maplibregl-canvas').count()).toBe(0);
+    expect(await page.evaluate(() => window.__citygrid === undefined)).toBe(true);
+    expect(await page.evaluate(() => localStorage.getItem('citygrid.token'))).toBeNull();
+    await page.screenshot({ path: artifactPath('login-wrong-password.png') });
+
+    expect(pageErrors).toEqual([]);
+    expect(remoteRequests(session.requests)).toEqual([]);
+    await session.context.close();
+  });
+});
+
+async function openPage(session: BrowserContextSession, url: string) {
+  const page = await session.context.newPage();
+  const pageErrors: string[] = [];
+  page.on('pageerror', (error) => pageErrors.push(error.message));
+  await page.goto(url);
+  return { page, pageErrors };
+}
+
+/** Waits for the app to report the map ready, failing with its message if loading failed. */
+async function waitForMap(page: Page): Promise<void> {
+  await page.waitForFunction(
+    () => ['ready', 'error'].includes(document.documentElement.dataset.mapState ?? ''),
+    null,
+    { timeout: MAP_READY_TIMEOUT },
+  );
+  const state = await page.evaluate(() => document.documentElement.dataset.mapState);
+  if (state !== 'ready') {
+    const message = await page.locator('.map-overlay').textContent();
+    throw new Error(`the map failed to load: ${message}`);
+  }
+}
+
+/** Clicks a point given in map-canvas coordinates. */
+async function clickMap(page: Page, point: { x: number; y: number }): Promise<void> {
+  const box = await page.locator('.maplibregl-canvas').boundingBox();
+  if (!box) throw new Error('the map canvas is not on the page');
+  await page.mouse.click(box.x + point.x, box.y + point.y);
+}
+
+/** Counts through the API what the commander (city scope) may see. */
+async function countVisibleToCommander(server: TestServer) {
+  const token = await server.login('commander');
+  const reference = await server.graphql<{ regions: unknown[]; gridCells: unknown[] }>(
+    '{ regions(level: DISTRICT) { id } gridCells { id } }',
+    {},
+    token,
+  );
+  if (!reference.data) throw new Error(`reference query failed: ${JSON.stringify(reference.errors)}`);
+  let cases = 0;
+  let after: string | null = null;
+  for (;;) {
+    const page: Awaited<ReturnType<typeof server.graphql<CasesPage>>> = await server.graphql<CasesPage>(
+      'query ($after: String) { cases(first: 1000, after: $after) { edges { node { id } } pageInfo { hasNextPage endCursor } } }',
+      { after },
+      token,
+    );
+    if (!page.data) throw new Error(`cases query failed: ${JSON.stringify(page.errors)}`);
+    cases += page.data.cases.edges.length;
+    if (!page.data.cases.pageInfo.hasNextPage) break;
+    after = page.data.cases.pageInfo.endCursor;
+  }
+  return { districts: reference.data.regions.length, gridCells: reference.data.gridCells.length, cases };
+}
+
+interface CasesPage {
+  cases: { edges: { node: { id: string } }[]; pageInfo: { hasNextPage: boolean; endCursor: string | null } };
+}
