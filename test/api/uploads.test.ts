@@ -10,7 +10,7 @@ import { rows } from '@citygrid/db';
 import { sql } from 'drizzle-orm';
 import exifReader from 'exif-reader';
 import sharp from 'sharp';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 // attachToCase is a domain function the workflow calls; the package's entry point does not list it.
 import { attachToCase } from '../../server/src/domain/attachments';
 import { makeUploadWorld, type UploadWorld } from '../fixtures/uploads/world';
@@ -363,6 +363,57 @@ describe('POST /uploads refuses, and stores nothing:', () => {
     await expectRefused(() => uploadChunked(big, 'big.png', token.worker0), 413, 'TOO_LARGE');
     // The connection pool is still healthy after the refusals: a normal upload goes through.
     expect((await upload(await plainImage('png'), 'ok.png', token.worker0)).status).toBe(201);
+  });
+
+  it('an upload the client abandons halfway, and one that streams on far past the limit', async () => {
+    const before = await storedState();
+    const boundary = '----citygrid-abandoned';
+    const head = `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="a.jpg"\r\n\r\n`;
+    const photo = await photoWithGps(640, 480);
+    const abort = new AbortController();
+    let sent = 0;
+    const endless = (limit: number) =>
+      new ReadableStream<Uint8Array>({
+        start(controller) {
+          controller.enqueue(new Uint8Array(Buffer.from(head)));
+          controller.enqueue(new Uint8Array(photo));
+        },
+        pull(controller) {
+          if (sent >= limit) return new Promise(() => {}); // stalls: the client went quiet
+          sent += 256 * 1024;
+          controller.enqueue(new Uint8Array(256 * 1024));
+        },
+      });
+    const post = (body: ReadableStream<Uint8Array>, signal?: AbortSignal) =>
+      fetch(`${server.url}/uploads`, {
+        method: 'POST',
+        body,
+        duplex: 'half',
+        ...(signal ? { signal } : {}),
+        headers: {
+          authorization: `Bearer ${token.worker0}`,
+          'content-type': `multipart/form-data; boundary=${boundary}`,
+        },
+      } as RequestInit);
+
+    // Abandoned: 1 MB arrives, then the client goes away.
+    const abandoned = post(endless(1024 * 1024), abort.signal).catch((error: Error) => error);
+    await vi.waitFor(async () => expect((await storedState()).spool).toHaveLength(1), { timeout: 10_000 });
+    abort.abort();
+    expect(await abandoned).toBeInstanceOf(Error);
+    await vi.waitFor(async () => expect(await storedState()).toEqual(before), { timeout: 10_000 });
+
+    // Runs on past twice the limit: cut off with 413 (or the connection closed under it).
+    sent = 0;
+    const endlessAnswer = await post(endless(25 * 1024 * 1024)).then(
+      async (response) => ({ status: response.status, body: await response.json() }),
+      (error: Error) => error,
+    );
+    if (!(endlessAnswer instanceof Error)) {
+      expect(endlessAnswer.status).toBe(413);
+      expect(endlessAnswer.body.error.code).toBe('TOO_LARGE');
+    }
+    await vi.waitFor(async () => expect(await storedState()).toEqual(before), { timeout: 10_000 });
   });
 
   it('a truncated JPEG (400)', async () => {

@@ -7,6 +7,7 @@
 import { createReadStream, createWriteStream } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import type { IncomingMessage } from 'node:http';
+import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Db } from '@citygrid/db';
 import busboy from 'busboy';
@@ -199,7 +200,7 @@ function receiveOneFile(req: IncomingMessage, store: AttachmentStore): Promise<S
       return;
     }
     let problem: UploadRejected | undefined;
-    let file: { path: string; size: number; written: Promise<void> } | undefined;
+    let file: { path: string; size: number; written: Promise<void>; source: Readable } | undefined;
     let finished = false;
     let received = 0;
 
@@ -210,6 +211,9 @@ function receiveOneFile(req: IncomingMessage, store: AttachmentStore): Promise<S
       if (finished) return;
       finished = true;
       req.off('data', countBytes);
+      // Cut off mid-file (client gone, body too long, framing broken): the part will never end
+      // by itself, so end it here or the spool write would wait forever.
+      if (error && file) file.source.destroy();
       const written = await file?.written.then(
         () => undefined,
         (e: unknown) => e,
@@ -251,7 +255,7 @@ function receiveOneFile(req: IncomingMessage, store: AttachmentStore): Promise<S
       // The client's filename and declared type are ignored: the type comes from the content,
       // the name from the content's hash.
       const path = store.tempPath();
-      const current = { path, size: 0, written: Promise.resolve() };
+      const current = { path, size: 0, written: Promise.resolve(), source: stream };
       stream.on('data', (chunk: Buffer) => {
         current.size += chunk.length;
       });
