@@ -36,7 +36,14 @@ afterAll(() => server?.close());
 
 // ---- images made here -----------------------------------------------------------------------
 
-/** A photo-like JPEG (noise compresses badly, like a real photo) with GPS and camera tags. */
+/** An XMP packet that also carries the position, as some phone apps write it. */
+const xmpWithGps =
+  '<?xpacket begin="" id="W5M0MpCehiHzreSzNTczkc9d"?><x:xmpmeta xmlns:x="adobe:ns:meta/">' +
+  '<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"><rdf:Description rdf:about="" ' +
+  'xmlns:exif="http://ns.adobe.com/exif/1.0/" exif:GPSLatitude="27,43.2N" exif:GPSLongitude="109,11.7E"/>' +
+  '</rdf:RDF></x:xmpmeta><?xpacket end="w"?>';
+
+/** A photo-like JPEG (noise compresses badly, like a real photo) with GPS in EXIF and XMP. */
 async function photoWithGps(width = 800, height = 600): Promise<Buffer> {
   return sharp({
     create: {
@@ -57,6 +64,7 @@ async function photoWithGps(width = 800, height = 600): Promise<Buffer> {
         GPSLongitude: '109/1 11/1 4321/100',
       },
     })
+    .withXmp(xmpWithGps)
     .toBuffer();
 }
 
@@ -209,6 +217,7 @@ describe('POST /uploads accepts', () => {
     // The test's own premise: the original does carry a position.
     const original = await sharp(photo).metadata();
     expect(gpsOf(original.exif)).toMatchObject({ GPSLatitudeRef: 'N', GPSLatitude: [27, 43, 12.34] });
+    expect(original.xmp?.toString()).toContain('GPSLatitude');
 
     const answer = await upload(photo, 'IMG_0001.jpg', token.worker0);
     expect(answer.status).toBe(201);
@@ -223,7 +232,9 @@ describe('POST /uploads accepts', () => {
     expect(gpsOf(kept.exif)).toBeUndefined();
     // No EXIF at all survives (camera make, owner name); the bytes do not even name the GPS IFD.
     expect(kept.exif).toBeUndefined();
+    expect(kept.xmp).toBeUndefined();
     expect(got.bytes.includes(Buffer.from('Grid worker'))).toBe(false);
+    expect(got.bytes.includes(Buffer.from('GPSLatitude'))).toBe(false);
 
     const sha256 = createHash('sha256').update(got.bytes).digest('hex');
     const row = await attachmentRow(id);
