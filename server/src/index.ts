@@ -3,5 +3,15 @@ export { type App, type BuildAppOptions, buildApp } from './app';
 export { type Config, ConfigError, loadConfig } from './config';
 export type { Actor } from './domain/auth/actor';
 export * from './domain/errors';
+export {
+  bd09ToWgs84,
+  type Crs,
+  fromWgs84,
+  gcj02ToWgs84,
+  toWgs84,
+  wgs84ToBd09,
+  wgs84ToGcj02,
+} from './domain/geo/crs';
+export { printedSchema } from './graphql/print';
 export type { ReadinessCheck } from './http/health';
 export { createLogger, type Logger } from './logger';

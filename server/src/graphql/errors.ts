@@ -1,19 +1,32 @@
 /**
  * The one place domain errors become GraphQL errors. Yoga's masking stays on: a DomainError
- * (or a GraphQL error that already carries one of our codes) passes through with its
- * `extensions.code`; anything else becomes `INTERNAL_SERVER_ERROR` with a generic message.
+ * passes through with its `extensions.code`; parse and validation errors pass as they are;
+ * anything else becomes `INTERNAL_SERVER_ERROR` with a generic message (and is logged).
+ *
+ * GraphQL errors are recognised by shape, not `instanceof`: graphql 16 ships both a CommonJS and
+ * an ESM build, and a bundler or test runner may load the two side by side.
  */
-import { GraphQLError } from 'graphql';
-import { maskError as yogaMaskError } from 'graphql-yoga';
+import { createGraphQLError, maskError as yogaMaskError } from 'graphql-yoga';
 import type { Logger } from 'pino';
 import { DomainError } from '../domain/errors';
 
+interface GraphQLErrorLike extends Error {
+  originalError?: unknown;
+  nodes?: unknown;
+  source?: unknown;
+  positions?: readonly number[];
+  path?: readonly (string | number)[];
+}
+
+function isGraphQLError(error: unknown): error is GraphQLErrorLike {
+  return error instanceof Error && error.name === 'GraphQLError';
+}
+
 function domainErrorIn(error: unknown): DomainError | undefined {
   let current: unknown = error;
-  for (let depth = 0; depth < 5 && current; depth++) {
+  for (let depth = 0; depth < 6 && current; depth++) {
     if (current instanceof DomainError) return current;
-    current =
-      current instanceof GraphQLError ? current.originalError : (current as { cause?: unknown }).cause;
+    current = isGraphQLError(current) ? current.originalError : (current as { cause?: unknown }).cause;
   }
   return undefined;
 }
@@ -22,23 +35,18 @@ export function createMaskError(logger: Logger) {
   return (error: unknown, message: string, isDev?: boolean): Error => {
     const domain = domainErrorIn(error);
     if (domain) {
-      const base = error instanceof GraphQLError ? error : undefined;
-      return new GraphQLError(domain.message, {
-        ...(base?.nodes ? { nodes: base.nodes } : {}),
-        ...(base?.source ? { source: base.source } : {}),
+      const base = isGraphQLError(error) ? error : undefined;
+      return createGraphQLError(domain.message, {
+        ...(base?.nodes ? { nodes: base.nodes as never } : {}),
+        ...(base?.source ? { source: base.source as never } : {}),
         ...(base?.positions ? { positions: base.positions } : {}),
         ...(base?.path ? { path: base.path } : {}),
         extensions: { code: domain.code, ...(domain.details ?? {}) },
       });
     }
     // Parse and validation errors carry no original error and are safe to show as they are.
-    if (
-      error instanceof GraphQLError &&
-      (!error.originalError || error.originalError instanceof GraphQLError)
-    ) {
-      return error;
-    }
-    logger.error({ err: error instanceof GraphQLError ? error.originalError : error }, 'unexpected error');
+    if (isGraphQLError(error) && (!error.originalError || isGraphQLError(error.originalError))) return error;
+    logger.error({ err: isGraphQLError(error) ? error.originalError : error }, 'unexpected error');
     return yogaMaskError(error, message, isDev);
   };
 }

@@ -55,7 +55,7 @@ export async function locateGridCell(db: Executor, point: LonLat): Promise<GridC
   const [row] = await rows<Record<string, unknown>>(
     db,
     sql`WITH hits AS MATERIALIZED (
-          SELECT id, code, name, community_id, street_id, district_id, city_id, area_m2
+          SELECT id, code, name, community_id, street_id, district_id, city_id, area_m_2
           FROM grid_cells
           WHERE ST_Covers(geom, ${makePoint(point)})
         )
@@ -70,7 +70,7 @@ export async function locateGridCell(db: Executor, point: LonLat): Promise<GridC
     streetId: Number(row.street_id),
     districtId: Number(row.district_id),
     cityId: Number(row.city_id),
-    areaM2: Number(row.area_m2),
+    areaM2: Number(row.area_m_2),
   };
 }
 

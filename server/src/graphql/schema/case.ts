@@ -94,46 +94,11 @@ CaseRef.implement({
   }),
 });
 
-const CaseEdge = builder.objectRef<{ cursor: string; node: CaseRow }>('CaseEdge').implement({
-  fields: (t) => ({
-    cursor: t.exposeString('cursor'),
-    node: t.field({ type: CaseRef, resolve: (e) => e.node }),
-  }),
-});
-
-const PageInfo = builder
-  .objectRef<{
-    hasNextPage: boolean;
-    hasPreviousPage: boolean;
-    startCursor: string | null;
-    endCursor: string | null;
-  }>('PageInfo')
-  .implement({
-    fields: (t) => ({
-      hasNextPage: t.exposeBoolean('hasNextPage'),
-      hasPreviousPage: t.exposeBoolean('hasPreviousPage'),
-      startCursor: t.exposeString('startCursor', { nullable: true }),
-      endCursor: t.exposeString('endCursor', { nullable: true }),
-    }),
-  });
-
-const CaseConnection = builder
-  .objectRef<{ edges: { cursor: string; node: CaseRow }[]; hasNextPage: boolean }>('CaseConnection')
-  .implement({
-    description: 'A Relay connection of cases, newest report first.',
-    fields: (t) => ({
-      edges: t.field({ type: [CaseEdge], resolve: (c) => c.edges }),
-      pageInfo: t.field({
-        type: PageInfo,
-        resolve: (c) => ({
-          hasNextPage: c.hasNextPage,
-          hasPreviousPage: false,
-          startCursor: c.edges[0]?.cursor ?? null,
-          endCursor: c.edges.at(-1)?.cursor ?? null,
-        }),
-      }),
-    }),
-  });
+// Through the relay plugin, so every connection in the schema shares one PageInfo type.
+const CaseConnection = builder.connectionObject(
+  { type: CaseRef, name: 'CaseConnection', description: 'A Relay connection of cases, newest report first.' },
+  { name: 'CaseEdge' },
+);
 
 const CaseFilter = builder.inputType('CaseFilter', {
   fields: (t) => ({
@@ -183,8 +148,21 @@ builder.queryField('cases', (t) =>
       first: t.arg.int({ required: false }),
       after: t.arg.string({ required: false }),
     },
-    resolve: (_root, args, ctx) =>
-      listCases(ctx.db, actorOf(ctx), args.filter, { first: args.first ?? null, after: args.after ?? null }),
+    resolve: async (_root, args, ctx) => {
+      const page = await listCases(ctx.db, actorOf(ctx), args.filter, {
+        first: args.first ?? null,
+        after: args.after ?? null,
+      });
+      return {
+        edges: page.edges,
+        pageInfo: {
+          hasNextPage: page.hasNextPage,
+          hasPreviousPage: false,
+          startCursor: page.edges[0]?.cursor ?? null,
+          endCursor: page.edges.at(-1)?.cursor ?? null,
+        },
+      };
+    },
   }),
 );
 

@@ -8,7 +8,8 @@ import {
   regionLevel,
   userRole,
 } from '@citygrid/db/schema';
-import { GraphQLError, Kind } from 'graphql';
+import { Kind } from 'graphql';
+import { BadUserInput } from '../../domain/errors';
 import { builder } from '../builder';
 
 function parseDateTime(value: unknown): Date {
@@ -16,7 +17,7 @@ function parseDateTime(value: unknown): Date {
     const date = new Date(value);
     if (!Number.isNaN(date.getTime())) return date;
   }
-  throw new GraphQLError('DateTime must be an ISO-8601 string', { extensions: { code: 'BAD_USER_INPUT' } });
+  throw new BadUserInput('DateTime must be an ISO-8601 string');
 }
 
 builder.scalarType('DateTime', {
@@ -25,7 +26,7 @@ builder.scalarType('DateTime', {
   parseValue: parseDateTime,
   parseLiteral: (ast) => {
     if (ast.kind !== Kind.STRING) {
-      throw new GraphQLError('DateTime must be a string', { extensions: { code: 'BAD_USER_INPUT' } });
+      throw new BadUserInput('DateTime must be a string');
     }
     return parseDateTime(ast.value);
   },
