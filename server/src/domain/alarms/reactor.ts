@@ -53,7 +53,7 @@ export async function openCaseForAlarm(
         LEFT JOIN alarm_rules r ON r.id = a.rule_id
         WHERE a.id = ${alarmId}`,
   );
-  if (!a || !a.opensCase) return undefined;
+  if (!a?.opensCase) return undefined;
   if (a.caseId !== null) return a.caseId;
   if (!a.categoryCode) throw new AlarmWithoutCategory(alarmId);
   const description =
