@@ -44,6 +44,8 @@ export interface Reporter {
   /** Set for user reporters: the point must lie inside it. */
   scope?: Scope;
   alarmId?: number | null;
+  /** Extra facts kept in the REPORT event's payload (e.g. an Open311 request's `media_url`). */
+  payload?: Record<string, unknown>;
 }
 
 export interface ReportResult {
@@ -146,6 +148,7 @@ export async function submitReport(
       actorId: reporter.reporterId,
       note: null,
       payload: {
+        ...reporter.payload,
         source: reporter.source,
         gridCellId: cell.id,
         ...(input.location.crs && input.location.crs !== 'WGS84'
