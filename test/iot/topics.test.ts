@@ -90,10 +90,14 @@ describe('parseTelemetry', () => {
     const point = fc.record({
       ts: fc.integer({ min: arrivedAt - 7 * 86_400_000, max: arrivedAt + 60_000 }),
       seq: fc.option(fc.nat(), { nil: null }),
-      values: fc.dictionary(metric, fc.double({ noNaN: true, noDefaultInfinity: true }), {
-        minKeys: 1,
-        maxKeys: 5,
-      }),
+      values: fc.dictionary(
+        metric,
+        fc.double({ noNaN: true, noDefaultInfinity: true }).map((v) => (Object.is(v, -0) ? 0 : v)),
+        {
+          minKeys: 1,
+          maxKeys: 5,
+        },
+      ),
     });
     fc.assert(
       fc.property(fc.array(point, { minLength: 1, maxLength: 20 }), fc.boolean(), (points, asIso) => {
