@@ -4,6 +4,7 @@ import { CommandCenter } from './command-center';
 import { createGraphQLClient, GraphQLRequestError } from './graphql/client';
 import { login } from './graphql/operations';
 import { locale, onLocaleChange, t } from './i18n';
+import { startMapWorkers } from './map/workers';
 import { renderLogin } from './panels/login';
 import { clearSession, currentToken, loadSession, type Session, saveSession } from './session';
 
@@ -59,6 +60,7 @@ onLocaleChange(() => {
   } else showLogin(view.notice);
 });
 
+startMapWorkers();
 const stored = loadSession();
 if (stored) showCommandCenter(stored);
 else showLogin();

@@ -4,15 +4,12 @@
  */
 import * as maplibregl from 'maplibre-gl';
 import 'maplibre-gl/dist/maplibre-gl.css';
-import workerUrl from 'maplibre-gl/dist/maplibre-gl-worker.mjs?url';
 import type { CaseStatus, CaseSummary, GridCell, Region } from '../graphql/operations';
 import { formatDateTime, localName, t } from '../i18n';
 import { type Bounds, boundsOf, caseFeatures, gridCellFeatures, regionFeatures } from './features';
 import { CASE_STATUSES, STATUS_COLORS } from './palette';
 import { commandCenterStyle, LAYER_GROUPS, LAYERS, type LayerGroup, SOURCES } from './style';
-
-// Without this the bundled map cannot start its worker ("Worker failed to load").
-maplibregl.setWorkerUrl(workerUrl);
+import { startMapWorkers } from './workers';
 
 export interface CityData {
   districts: Region[];
@@ -45,6 +42,7 @@ export class CommandMap {
 
   constructor(options: CommandMapOptions) {
     this.padding = options.padding;
+    startMapWorkers();
     this.map = new maplibregl.Map({
       container: options.container,
       style: commandCenterStyle(),
