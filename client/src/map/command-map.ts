@@ -58,6 +58,7 @@ export class CommandMap {
       attributionControl: false,
     });
     this.map.touchZoomRotate.disableRotation();
+    this.map.addControl(new FitCityControl(() => this.fitCity()), 'bottom-right');
     this.map.addControl(new maplibregl.NavigationControl({ showCompass: false }), 'bottom-right');
     this.map.addControl(new maplibregl.ScaleControl({ unit: 'metric', maxWidth: 120 }), 'bottom-right');
     this.loaded = new Promise((resolve) => {
@@ -215,6 +216,32 @@ export class CommandMap {
       }
     });
     this.popup = popup;
+  }
+}
+
+/** A map button that frames the whole city again. */
+class FitCityControl implements maplibregl.IControl {
+  private container: HTMLElement | null = null;
+  constructor(private readonly onFit: () => void) {}
+
+  onAdd(): HTMLElement {
+    const button = el('button', 'cg-fit-city');
+    button.type = 'button';
+    button.title = t('map.fitCity');
+    button.setAttribute('aria-label', t('map.fitCity'));
+    button.dataset.testid = 'fit-city';
+    button.innerHTML =
+      '<svg viewBox="0 0 20 20" width="18" height="18" aria-hidden="true" fill="none" stroke="currentColor" stroke-width="1.6">' +
+      '<path d="M3 7V3h4M13 3h4v4M17 13v4h-4M7 17H3v-4"/><rect x="7" y="7" width="6" height="6" rx="1"/></svg>';
+    button.addEventListener('click', () => this.onFit());
+    this.container = el('div', 'maplibregl-ctrl maplibregl-ctrl-group');
+    this.container.append(button);
+    return this.container;
+  }
+
+  onRemove(): void {
+    this.container?.remove();
+    this.container = null;
   }
 }
 
