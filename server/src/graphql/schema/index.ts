@@ -7,5 +7,6 @@ import './region';
 import './user';
 import './grid';
 import './case';
+import './evaluation';
 
 export const schema = builder.toSchema({ sortSchema: true });
