@@ -1,4 +1,5 @@
 /** The telemetry pipeline: topics and payloads, ingestion, alarm rules, presence, broker glue. */
+export * from './broker/dynsec';
 export * from './broker/embedded';
 export * from './config';
 export * from './ingest/devices';
