@@ -6,6 +6,7 @@ import type { Database } from '@citygrid/db';
 import express from 'express';
 import { createYoga, type YogaServerInstance } from 'graphql-yoga';
 import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
 import type { Config } from './config';
 import { LoginRateLimiter } from './domain/auth/rate-limit';
 import { tokenIssuer } from './domain/auth/tokens';
@@ -13,6 +14,18 @@ import { createContext, type GraphQLContext, type Services } from './graphql/con
 import { createMaskError } from './graphql/errors';
 import { schema } from './graphql/schema';
 import { databaseCheck, healthRouter, type ReadinessCheck } from './http/health';
+import { createServerMetrics } from './http/metrics';
+import { open311Router } from './http/open311/router';
+import {
+  bodyLimit,
+  corsPolicy,
+  FixedWindowLimiter,
+  graphqlGuards,
+  graphqlJsonBody,
+  rateLimit,
+  requestIds,
+  securityHeaders,
+} from './http/security';
 import { uploadsRouter } from './http/uploads';
 import { webAppRouter } from './http/web-app';
 
@@ -22,6 +35,8 @@ export interface BuildAppOptions {
   logger: Logger;
   /** Extra `/readyz` probes (e.g. the MQTT broker); the database is always checked. */
   readiness?: ReadinessCheck[];
+  /** Other registries merged into `/metrics` (e.g. the in-process ingest side's). */
+  metricsRegistries?: Registry[];
 }
 
 export interface App {
@@ -31,7 +46,13 @@ export interface App {
   close(): Promise<void>;
 }
 
-export async function buildApp({ config, database, logger, readiness = [] }: BuildAppOptions): Promise<App> {
+export async function buildApp({
+  config,
+  database,
+  logger,
+  readiness = [],
+  metricsRegistries,
+}: BuildAppOptions): Promise<App> {
   const services: Services = {
     config,
     database,
@@ -41,11 +62,15 @@ export async function buildApp({ config, database, logger, readiness = [] }: Bui
     loginLimiter: new LoginRateLimiter(config.loginMaxAttempts, config.loginWindowSeconds * 1000),
   };
   const graphqlLogger = logger.child({ module: 'graphql' });
+  const metrics = createServerMetrics({ database, logger, registries: metricsRegistries });
+  await metrics.start();
+  const perMinute = (max: number) => new FixedWindowLimiter(max, 60_000);
 
   const yoga = createYoga<{ req?: express.Request; res?: express.Response }, GraphQLContext>({
     schema,
     graphqlEndpoint: '/graphql',
-    graphiql: { title: 'Citygrid GraphQL' },
+    graphiql: config.nodeEnv === 'production' ? false : { title: 'Citygrid GraphQL' },
+    plugins: [...graphqlGuards(config, perMinute(config.loginAttemptsPerMinute)), metrics.graphqlPlugin],
     landingPage: false,
     maskedErrors: { maskError: createMaskError(graphqlLogger) },
     logging: {
@@ -55,14 +80,37 @@ export async function buildApp({ config, database, logger, readiness = [] }: Bui
       // Expected errors reach here too; unexpected ones are logged (with stack) by maskError.
       error: (...args) => graphqlLogger.debug(args.map(String).join(' ')),
     },
-    context: ({ request, req }) => createContext(services, request, req?.socket.remoteAddress),
+    // The request's child logger carries its id; `req.ip` honours TRUST_PROXY.
+    context: ({ request, req, res }) =>
+      createContext(
+        res?.locals.logger ? { ...services, logger: res.locals.logger as Logger } : services,
+        request,
+        req?.ip ?? req?.socket.remoteAddress,
+      ),
   });
 
   const app = express();
   app.disable('x-powered-by');
+  app.set('trust proxy', config.trustProxy);
+  app.use(requestIds(logger), metrics.httpMiddleware, securityHeaders(config), corsPolicy(config));
   app.use(healthRouter([databaseCheck(database), ...readiness]));
-  app.use('/graphql', (req, res) => yoga(req, res));
+  app.get('/metrics', metrics.handler);
+  app.use(
+    '/graphql',
+    bodyLimit(config.bodyLimitBytes),
+    ...graphqlJsonBody(config.bodyLimitBytes),
+    (req: express.Request, res: express.Response) => yoga(req, res),
+  );
+  app.post('/uploads', rateLimit(perMinute(config.uploadsPerMinute), 'uploads'));
   app.use(uploadsRouter({ db: database.db, tokens: services.tokens, dataDir: config.dataDir, logger }));
+  app.use(
+    open311Router({
+      db: database.db,
+      logger,
+      postLimiter: perMinute(config.open311PostsPerMinute),
+      bodyLimitBytes: Math.min(config.bodyLimitBytes, 256 * 1024),
+    }),
+  );
   const web = webAppRouter(config.clientDist);
   if (web) app.use(web);
   else logger.info({ clientDist: config.clientDist }, 'no built web app found; serving the API only');
@@ -72,6 +120,7 @@ export async function buildApp({ config, database, logger, readiness = [] }: Bui
     yoga,
     services,
     async close() {
+      await metrics.stop();
       await yoga.dispose();
     },
   };

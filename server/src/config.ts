@@ -46,6 +46,14 @@ const envSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
   CLIENT_DIST: z.preprocess(emptyAsUndefined, z.string().optional()),
   INIT_CWD: z.string().optional(),
+  CORS_ORIGINS: z.string().default(''),
+  TRUST_PROXY: z.string().default(''),
+  BODY_LIMIT_KB: z.coerce.number().int().min(1).default(1024),
+  GRAPHQL_MAX_DEPTH: z.coerce.number().int().min(2).default(12),
+  GRAPHQL_MAX_COST: z.coerce.number().int().min(10).default(5000),
+  LOGIN_ATTEMPTS_PER_MINUTE: z.coerce.number().int().min(1).default(60),
+  OPEN311_POSTS_PER_MINUTE: z.coerce.number().int().min(1).default(30),
+  UPLOADS_PER_MINUTE: z.coerce.number().int().min(1).default(60),
 });
 
 export interface Config {
@@ -72,6 +80,18 @@ export interface Config {
   nodeEnv: 'development' | 'production' | 'test';
   /** The built web app served at `/` (absolute). */
   clientDist: string;
+  /** Origins allowed to call the API from a browser (`*` for any); empty: same origin only. */
+  corsOrigins: string[];
+  /** express `trust proxy`: false, a hop count, or addresses/subnets (`loopback`, `10.0.0.0/8`). */
+  trustProxy: boolean | number | string;
+  /** Largest JSON or form body, in bytes (uploads have their own limit). */
+  bodyLimitBytes: number;
+  graphqlMaxDepth: number;
+  graphqlMaxCost: number;
+  /** Sign-in attempts per client address and minute, whatever the username. */
+  loginAttemptsPerMinute: number;
+  open311PostsPerMinute: number;
+  uploadsPerMinute: number;
 }
 
 export class ConfigError extends Error {
@@ -121,7 +141,24 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     logLevel: e.LOG_LEVEL,
     nodeEnv: e.NODE_ENV,
     clientDist: e.CLIENT_DIST ? resolve(base, e.CLIENT_DIST) : defaultClientDist,
+    corsOrigins: e.CORS_ORIGINS.split(',')
+      .map((o) => o.trim())
+      .filter(Boolean),
+    trustProxy: parseTrustProxy(e.TRUST_PROXY),
+    bodyLimitBytes: e.BODY_LIMIT_KB * 1024,
+    graphqlMaxDepth: e.GRAPHQL_MAX_DEPTH,
+    graphqlMaxCost: e.GRAPHQL_MAX_COST,
+    loginAttemptsPerMinute: e.LOGIN_ATTEMPTS_PER_MINUTE,
+    open311PostsPerMinute: e.OPEN311_POSTS_PER_MINUTE,
+    uploadsPerMinute: e.UPLOADS_PER_MINUTE,
   };
+}
+
+function parseTrustProxy(value: string): boolean | number | string {
+  const v = value.trim();
+  if (v === '' || v === 'false' || v === '0') return false;
+  if (v === 'true') return true;
+  return /^\d+$/.test(v) ? Number(v) : v;
 }
 
 function demoJwtSecret(dataDir: string): string {

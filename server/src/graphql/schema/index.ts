@@ -7,6 +7,7 @@ import './region';
 import './user';
 import './grid';
 import './case';
+import './admin';
 import './evaluation';
 
 export const schema = builder.toSchema({ sortSchema: true });
