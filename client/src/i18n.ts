@@ -189,6 +189,19 @@ export function formatDateTime(iso: string): string {
   });
 }
 
+/** Month, day and time, for lists where the year is obvious. */
+export function formatShortDateTime(iso: string): string {
+  const date = new Date(iso);
+  if (Number.isNaN(date.getTime())) return iso;
+  return date.toLocaleString(current, {
+    month: '2-digit',
+    day: '2-digit',
+    hour: '2-digit',
+    minute: '2-digit',
+    hour12: false,
+  });
+}
+
 export function formatNumber(value: number): string {
   return value.toLocaleString(current);
 }

@@ -8,7 +8,7 @@ import type { CaseStatus, CaseSummary, GridCell, Region } from '../graphql/opera
 import { formatDateTime, localName, t } from '../i18n';
 import { type Bounds, boundsOf, caseFeatures, gridCellFeatures, regionFeatures } from './features';
 import { CASE_STATUSES, STATUS_COLORS } from './palette';
-import { commandCenterStyle, LAYER_GROUPS, LAYERS, type LayerGroup, SOURCES } from './style';
+import { commandCenterStyle, LAYER_GROUPS, LAYERS, type LayerGroup, SOURCES, URGENT_OPEN } from './style';
 import { startMapWorkers } from './workers';
 
 export interface CityData {
@@ -114,7 +114,7 @@ export class CommandMap {
         : ['in', ['get', 'status'], ['literal', [...statuses]]];
     this.map.setFilter(LAYERS.cases, filter);
     this.map.setFilter(LAYERS.caseSelected, filter);
-    this.map.setFilter(LAYERS.casesHalo, ['all', ['==', ['get', 'priority'], 'URGENT'], filter]);
+    this.map.setFilter(LAYERS.casesHalo, ['all', URGENT_OPEN, filter]);
   }
 
   /** Flies to a case and opens its popup. */

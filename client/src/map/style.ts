@@ -54,6 +54,13 @@ function districtTint(): ExpressionSpecification {
   ] as unknown as ExpressionSpecification;
 }
 
+/** Urgent cases still in the loop get a halo; a closed urgent case is history, not an alert. */
+export const URGENT_OPEN: ExpressionSpecification = [
+  'all',
+  ['==', ['get', 'priority'], 'URGENT'],
+  ['!', ['in', ['get', 'status'], ['literal', ['CLOSED', 'REJECTED']]]],
+];
+
 /** Closed and rejected cases recede so that the open ones stand out. */
 const isSettled: ExpressionSpecification = ['in', ['get', 'status'], ['literal', ['CLOSED', 'REJECTED']]];
 
@@ -141,7 +148,7 @@ export function commandCenterStyle(): StyleSpecification {
         id: LAYERS.casesHalo,
         type: 'circle',
         source: SOURCES.cases,
-        filter: ['==', ['get', 'priority'], 'URGENT'],
+        filter: URGENT_OPEN,
         paint: {
           'circle-color': URGENT_COLOR,
           'circle-opacity': 0.18,

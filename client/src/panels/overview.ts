@@ -5,7 +5,7 @@
  */
 import { h } from '../dom';
 import type { CaseStatus, CaseSummary } from '../graphql/operations';
-import { formatDateTime, formatNumber, t } from '../i18n';
+import { formatNumber, formatShortDateTime, t } from '../i18n';
 import { CASE_STATUSES, OPEN_STATUSES, STATUS_COLORS } from '../map/palette';
 import type { LayerGroup } from '../map/style';
 
@@ -158,7 +158,7 @@ export function renderOverview(
                       ? h('span', { class: 'tag tag--urgent' }, t('priority.URGENT'))
                       : null,
                   ),
-                  h('span', { class: 'recent__meta' }, `${c.code} · ${formatDateTime(c.reportedAt)}`),
+                  h('span', { class: 'recent__meta' }, `${formatShortDateTime(c.reportedAt)} · ${c.code}`),
                 ),
                 h('span', { class: 'recent__status' }, t(`status.${c.status}`)),
               ),
