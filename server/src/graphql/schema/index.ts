@@ -7,6 +7,8 @@ import './region';
 import './user';
 import './grid';
 import './case';
+import './sensor';
+import './alarm';
 import './admin';
 import './evaluation';
 
