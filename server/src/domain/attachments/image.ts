@@ -97,12 +97,14 @@ async function reencode(path: string, mime: ImageMime): Promise<SanitizedImage> 
       .rotate()
       // sharp writes no EXIF/XMP/IPTC unless asked; keep only the colour profile.
       .keepIccProfile();
+    // Fast encoder settings: mozjpeg's trellis search took ~20× as long on a 12 MP photo here
+    // (seconds per upload on 2 cores) for a few per cent fewer bytes.
     pipeline =
       mime === 'image/jpeg'
-        ? pipeline.jpeg({ quality: 88, mozjpeg: true })
+        ? pipeline.jpeg({ quality: 88 })
         : mime === 'image/png'
-          ? pipeline.png({ compressionLevel: 8 })
-          : pipeline.webp({ quality: 88 });
+          ? pipeline.png({ compressionLevel: 6 })
+          : pipeline.webp({ quality: 88, effort: 2 });
     output = await pipeline.toBuffer({ resolveWithObject: true });
   } catch (error) {
     if (error instanceof UploadRejected) throw error;
