@@ -11,5 +11,7 @@ import './sensor';
 import './alarm';
 import './admin';
 import './evaluation';
+import './dispatch';
+import './position';
 
 export const schema = builder.toSchema({ sortSchema: true });
