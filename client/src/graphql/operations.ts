@@ -21,6 +21,8 @@ export interface SessionUser {
   username: string;
   displayName?: string | null;
   role: Role;
+  /** The region scope (absent in sessions stored by older versions). */
+  region?: { name: string; nameEn: string } | null;
 }
 
 export interface Region {
@@ -45,11 +47,11 @@ export interface CaseSummary {
   status: CaseStatus;
   priority: CasePriority;
   location: { lon: number; lat: number };
-  category: { code: string; name: string };
+  category: { code: string; name: string; nameEn: string };
   reportedAt: string;
 }
 
-const USER_FIELDS = 'id username displayName role';
+const USER_FIELDS = 'id username displayName role region { name nameEn }';
 
 export async function login(request: Request, username: string, password: string) {
   const data = await request<{ login: { token: string; user: SessionUser } }>(
@@ -96,7 +98,7 @@ export async function allCases(request: Request, pageSize = 1000): Promise<CaseS
     const data: CasesPage = await request<CasesPage>(
       `query Cases($first: Int!, $after: String) {
         cases(first: $first, after: $after) {
-          edges { node { id code status priority location { lon lat } category { code name } reportedAt } }
+          edges { node { id code status priority location { lon lat } category { code name nameEn } reportedAt } }
           pageInfo { hasNextPage endCursor }
         }
       }`,

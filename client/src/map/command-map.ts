@@ -279,7 +279,7 @@ export function casePopup(c: CaseSummary): HTMLElement {
   root.append(
     head,
     rows([
-      [t('popup.category'), c.category.name],
+      [t('popup.category'), localName(c.category)],
       [t('popup.status'), status],
       [t('popup.priority'), priority],
       [t('popup.reportedAt'), formatDateTime(c.reportedAt)],

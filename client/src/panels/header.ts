@@ -1,7 +1,7 @@
 /** The top bar: brand, title, a clock, the language switch and the signed-in user with sign-out. */
 import { h } from '../dom';
 import type { SessionUser } from '../graphql/operations';
-import { locale, setLocale, t } from '../i18n';
+import { locale, localName, setLocale, t } from '../i18n';
 import { brandMark } from './brand';
 
 export interface HeaderOptions {
@@ -65,7 +65,11 @@ export function renderHeader(options: HeaderOptions): HTMLElement {
         'span',
         { class: 'user-chip__text' },
         h('span', { class: 'user-chip__name' }, name),
-        h('span', { class: 'user-chip__role', 'data-role': user.role }, t(`role.${user.role}`)),
+        h(
+          'span',
+          { class: 'user-chip__role', 'data-role': user.role },
+          user.region ? `${t(`role.${user.role}`)} · ${localName(user.region)}` : t(`role.${user.role}`),
+        ),
       ),
     ),
     h(

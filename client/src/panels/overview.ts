@@ -5,7 +5,7 @@
  */
 import { h } from '../dom';
 import type { CaseStatus, CaseSummary } from '../graphql/operations';
-import { formatNumber, formatShortDateTime, t } from '../i18n';
+import { formatNumber, formatShortDateTime, localName, t } from '../i18n';
 import { CASE_STATUSES, OPEN_STATUSES, STATUS_COLORS } from '../map/palette';
 import type { LayerGroup } from '../map/style';
 
@@ -44,7 +44,7 @@ export function renderOverview(
       if (c.priority === 'URGENT') urgentOpen++;
     }
     if (new Date(c.reportedAt) >= startOfDay) today++;
-    const category = categoryCounts.get(c.category.code) ?? { name: c.category.name, count: 0 };
+    const category = categoryCounts.get(c.category.code) ?? { name: localName(c.category), count: 0 };
     category.count++;
     categoryCounts.set(c.category.code, category);
   }
@@ -153,7 +153,7 @@ export function renderOverview(
                   h(
                     'span',
                     { class: 'recent__title' },
-                    c.category.name,
+                    localName(c.category),
                     c.priority === 'URGENT'
                       ? h('span', { class: 'tag tag--urgent' }, t('priority.URGENT'))
                       : null,
