@@ -186,10 +186,11 @@ export async function findServiceRequests(
   if (ids.length) {
     if (ids.length > MAX_REQUESTS)
       throw new BadUserInput(`at most ${MAX_REQUESTS} service_request_id values`);
-    conditions.push(sql`c.code = ANY(${ids}::text[])`);
+    // The values came from a comma split, so they hold no commas.
+    conditions.push(sql`c.code = ANY(string_to_array(${ids.join(',')}, ','))`);
   } else {
     const codes = list(query.service_code);
-    if (codes.length) conditions.push(sql`cat.code = ANY(${codes}::text[])`);
+    if (codes.length) conditions.push(sql`cat.code = ANY(string_to_array(${codes.join(',')}, ','))`);
     const statuses = list(query.status).map((s) => s.toLowerCase());
     for (const s of statuses) {
       if (s !== 'open' && s !== 'closed') throw new BadUserInput(`status must be open or closed, not "${s}"`);
@@ -288,7 +289,7 @@ async function selectRequests(db: Executor, where: SQL, lang: Open311Lang): Prom
   });
 }
 
-/** Postgres' JSON timestamps lack the zone's colon-free forms we never emit; normalise to Z. */
+/** W3C date-time in UTC with whole seconds, e.g. `2026-11-27T08:15:30Z`. */
 function w3c(at: string): string {
   return new Date(at).toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
