@@ -103,19 +103,17 @@ function decodeCursor(cursor: string): { at: string; id: number } {
   throw new BadUserInput('invalid cursor', { field: 'after' });
 }
 
-/** Newest first: (reported_at, id) descending, which is also the cursor order. */
-export async function listCases(
+/**
+ * The WHERE conditions of a `cases` filter inside the actor's scope, for every reader of the
+ * filtered list (the paged query, the CSV/GeoJSON export). Conditions are over `cases` columns.
+ */
+export async function caseFilterConditions(
   db: Executor,
   actor: Actor,
   rawFilter: CaseFilter | null | undefined,
-  page: { first?: number | null; after?: string | null },
   now: Date = new Date(),
-): Promise<CasePage> {
+): Promise<(SQL | undefined)[]> {
   const filter = parseInput(filterSchema, rawFilter) ?? {};
-  const first = page.first ?? DEFAULT_PAGE;
-  if (!Number.isInteger(first) || first < 0 || first > MAX_PAGE) {
-    throw new BadUserInput(`first must be between 0 and ${MAX_PAGE}`, { field: 'first' });
-  }
   const scope = await scopeOf(db, actor);
   const conditions: (SQL | undefined)[] = [inScope(scope, cases)];
 
@@ -149,6 +147,22 @@ export async function listCases(
   if (filter.reportedBefore) conditions.push(lt(cases.reportedAt, filter.reportedBefore));
   if (filter.overdue === true) conditions.push(overdueCondition(now));
   if (filter.overdue === false) conditions.push(sql`NOT ${overdueCondition(now)}`);
+  return conditions;
+}
+
+/** Newest first: (reported_at, id) descending, which is also the cursor order. */
+export async function listCases(
+  db: Executor,
+  actor: Actor,
+  rawFilter: CaseFilter | null | undefined,
+  page: { first?: number | null; after?: string | null },
+  now: Date = new Date(),
+): Promise<CasePage> {
+  const first = page.first ?? DEFAULT_PAGE;
+  if (!Number.isInteger(first) || first < 0 || first > MAX_PAGE) {
+    throw new BadUserInput(`first must be between 0 and ${MAX_PAGE}`, { field: 'first' });
+  }
+  const conditions = await caseFilterConditions(db, actor, rawFilter, now);
   if (page.after) {
     const c = decodeCursor(page.after);
     conditions.push(sql`(${cases.reportedAt}, ${cases.id}) < (${c.at}::timestamptz, ${c.id}::bigint)`);
