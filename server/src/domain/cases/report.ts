@@ -14,9 +14,10 @@ import { rowInScope, type Scope, scopeOf } from '../auth/scope';
 import { BadUserInput, Conflict, Forbidden, parseInput } from '../errors';
 import { type Crs, toWgs84 } from '../geo/crs';
 import { locateGridCell } from '../grids/cells';
-import { activeCategoryByCode, deadlineRules } from '../reference/categories';
+import { categoryForReport } from '../reference/categories';
 import { deadlinesAtReport } from './deadlines';
 import { recordCaseEvent } from './events';
+import { type CaseRow, caseColumns } from './view';
 
 /** Case numbers read as the city's local date; all of China keeps one time zone. */
 const CITY_TIME_ZONE = 'Asia/Shanghai';
@@ -52,6 +53,8 @@ export interface ReportResult {
   caseId: number;
   /** False when the idempotency key had already been used and the first case is returned. */
   created: boolean;
+  /** The case as written, when this call created it (saves reading it back). */
+  row?: CaseRow;
 }
 
 const REPORTING_ROLES: readonly Actor['role'][] = ['WORKER', 'COMMANDER', 'ADMIN'];
@@ -79,12 +82,10 @@ export async function submitReport(
   const input = parseInput(reportCaseInput, rawInput);
   const point: LonLat = toWgs84(input.location, (input.location.crs ?? 'WGS84') as Crs);
 
-  // A retry of a committed report is the common repeat: answer it without the grid lookup.
-  const earlier = await existingReport(db, input.idempotencyKey, reporter);
-  if (earlier) return earlier;
-
+  // A repeat goes through the same path and meets the unique index; answering retries before
+  // the transaction would cost every new report one more round trip.
   return db.transaction(async (tx) => {
-    const category = await activeCategoryByCode(tx, input.categoryCode);
+    const category = await categoryForReport(tx, input.categoryCode);
     if (!category)
       throw new BadUserInput(`unknown category "${input.categoryCode}"`, { field: 'categoryCode' });
     const cell = await locateGridCell(tx, point);
@@ -100,7 +101,10 @@ export async function submitReport(
       throw new Forbidden('the point lies outside your region scope');
     }
     const priority: CasePriority = input.priority ?? category.defaultPriority;
-    const deadlines = deadlinesAtReport(await deadlineRules(tx, category.id, priority), now);
+    const deadlines = deadlinesAtReport(
+      category.deadlines.filter((d) => d.priority === priority),
+      now,
+    );
 
     const [inserted] = await tx
       .insert(cases)
@@ -130,7 +134,7 @@ export async function submitReport(
         ...deadlines,
       })
       .onConflictDoNothing({ target: cases.idempotencyKey })
-      .returning({ id: cases.id });
+      .returning(caseColumns);
 
     if (!inserted) {
       // A concurrent report with the same key committed first (we waited on its index entry).
@@ -169,7 +173,7 @@ export async function submitReport(
         actor: { id: reporter.reporterId },
       });
     }
-    return { caseId: inserted.id, created: true };
+    return { caseId: inserted.id, created: true, row: inserted as CaseRow };
   });
 }
 

@@ -1,7 +1,7 @@
 /** Case categories (部件/事件, major/minor codes) and their deadlines: reference data. */
 import type { Executor } from '@citygrid/db';
 import { type CasePriority, type CategoryKind, categories, categoryDeadlines } from '@citygrid/db/schema';
-import { and, asc, eq, inArray } from 'drizzle-orm';
+import { and, asc, eq, inArray, sql } from 'drizzle-orm';
 
 export interface CategoryView {
   id: number;
@@ -81,4 +81,32 @@ export function deadlineRules(
     })
     .from(categoryDeadlines)
     .where(and(eq(categoryDeadlines.categoryId, categoryId), eq(categoryDeadlines.priority, priority)));
+}
+
+export interface CategoryForReport {
+  id: number;
+  defaultPriority: CasePriority;
+  defaultDepartmentId: number | null;
+  /** Every priority's limits, to pick from once the case's priority is known. */
+  deadlines: (DeadlineRule & { priority: CasePriority })[];
+}
+
+/** An active category and all its deadlines in one round trip (the report path is hot). */
+export async function categoryForReport(db: Executor, code: string): Promise<CategoryForReport | undefined> {
+  const [row] = await db
+    .select({
+      id: categories.id,
+      defaultPriority: categories.defaultPriority,
+      defaultDepartmentId: categories.defaultDepartmentId,
+      deadlines: sql<CategoryForReport['deadlines']>`coalesce(
+        json_agg(json_build_object('priority', ${categoryDeadlines.priority}, 'stage', ${categoryDeadlines.stage},
+                                   'minutes', ${categoryDeadlines.minutes}, 'workingTime', ${categoryDeadlines.workingTime}))
+          FILTER (WHERE ${categoryDeadlines.categoryId} IS NOT NULL),
+        '[]'::json)`,
+    })
+    .from(categories)
+    .leftJoin(categoryDeadlines, eq(categoryDeadlines.categoryId, categories.id))
+    .where(and(eq(categories.code, code), eq(categories.active, true)))
+    .groupBy(categories.id);
+  return row;
 }

@@ -175,11 +175,11 @@ builder.mutationField('reportCase', (t) =>
     args: { input: t.arg({ type: ReportCaseInput, required: true }) },
     resolve: async (_root, args, ctx) => {
       const actor = actorOf(ctx);
-      const { caseId } = await reportCase(ctx.db, actor, {
+      const { caseId, row } = await reportCase(ctx.db, actor, {
         ...args.input,
         attachmentIds: args.input.attachmentIds?.map(String) ?? null,
       });
-      return getCase(ctx.db, actor, caseId);
+      return row ?? getCase(ctx.db, actor, caseId);
     },
   }),
 );
