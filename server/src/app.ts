@@ -13,6 +13,7 @@ import { tokenIssuer } from './domain/auth/tokens';
 import { createContext, type GraphQLContext, type Services } from './graphql/context';
 import { createMaskError } from './graphql/errors';
 import { schema } from './graphql/schema';
+import { exportRouter } from './http/export';
 import { databaseCheck, healthRouter, type ReadinessCheck } from './http/health';
 import { createServerMetrics } from './http/metrics';
 import { open311Router } from './http/open311/router';
@@ -72,6 +73,8 @@ export async function buildApp({
     graphiql: config.nodeEnv === 'production' ? false : { title: 'Citygrid GraphQL' },
     plugins: [...graphqlGuards(config, perMinute(config.loginAttemptsPerMinute)), metrics.graphqlPlugin],
     landingPage: false,
+    // CORS is express's (http/security.ts), limited to CORS_ORIGINS; yoga's own would reflect any origin.
+    cors: false,
     maskedErrors: { maskError: createMaskError(graphqlLogger) },
     logging: {
       debug: (...args) => graphqlLogger.debug(args.map(String).join(' ')),
@@ -103,6 +106,7 @@ export async function buildApp({
   );
   app.post('/uploads', rateLimit(perMinute(config.uploadsPerMinute), 'uploads'));
   app.use(uploadsRouter({ db: database.db, tokens: services.tokens, dataDir: config.dataDir, logger }));
+  app.use(exportRouter({ database, tokens: services.tokens, logger }));
   app.use(
     open311Router({
       db: database.db,

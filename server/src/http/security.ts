@@ -20,12 +20,12 @@ import express, {
   type Response,
 } from 'express';
 import {
+  type ASTVisitor,
   type DocumentNode,
-  GraphQLError,
   Kind,
-  NoSchemaIntrospectionCustomRule,
   type OperationDefinitionNode,
   type SelectionSetNode,
+  type ValidationContext,
 } from 'graphql';
 import { createGraphQLError, type Plugin } from 'graphql-yoga';
 import helmet from 'helmet';
@@ -188,18 +188,43 @@ export function graphqlJsonBody(limitBytes: number): [RequestHandler, ErrorReque
   return [parse, refuse];
 }
 
-const LIMIT_OF: [RegExp, string][] = [
-  [/depth limit/i, 'depth'],
-  [/cost limit/i, 'cost'],
-  [/aliases limit/i, 'aliases'],
-  [/directives limit/i, 'directives'],
-  [/token limit/i, 'tokens'],
-];
+/** Armor's rejections, re-made with a code clients can tell apart, and reported, not thrown. */
+function reportAs(limit: string) {
+  return {
+    exposeLimits: true,
+    propagateOnRejection: false,
+    onReject: [
+      (context: ValidationContext | null, error: { message: string }) => {
+        context?.reportError(
+          createGraphQLError(error.message.replace(/^Syntax Error: /, ''), {
+            extensions: { code: 'BAD_USER_INPUT', limit },
+          }),
+        );
+      },
+    ],
+  };
+}
+
+/** Introspection off (production): `__schema` and `__type` are refused during validation. */
+function noIntrospection(context: ValidationContext): ASTVisitor {
+  return {
+    Field(node) {
+      const name = node.name.value;
+      if (name === '__schema' || name === '__type') {
+        context.reportError(
+          createGraphQLError(`GraphQL introspection is disabled here; "${name}" is not allowed`, {
+            nodes: [node],
+            extensions: { code: 'BAD_USER_INPUT', limit: 'introspection' },
+          }),
+        );
+      }
+    },
+  };
+}
 
 /**
- * The GraphQL guards as yoga plugins. Depth, cost, aliases, directives and tokens are checked
- * during validation, before any resolver runs; their errors gain `extensions.code` so clients
- * can tell them from other validation failures.
+ * The GraphQL guards as yoga plugins. Depth, cost, aliases and directives are checked during
+ * validation, before any resolver runs; tokens while parsing.
  */
 export function graphqlGuards(
   config: Pick<Config, 'nodeEnv' | 'graphqlMaxDepth' | 'graphqlMaxCost'>,
@@ -207,30 +232,17 @@ export function graphqlGuards(
 ): Plugin[] {
   const production = config.nodeEnv === 'production';
   const armor = EnvelopArmorPlugin({
-    maxDepth: { n: config.graphqlMaxDepth, exposeLimits: true, ignoreIntrospection: true },
-    costLimit: { maxCost: config.graphqlMaxCost, exposeLimits: true, ignoreIntrospection: true },
-    maxAliases: { n: 30, exposeLimits: true },
-    maxDirectives: { n: 50, exposeLimits: true },
+    maxDepth: { n: config.graphqlMaxDepth, ignoreIntrospection: true, ...reportAs('depth') },
+    costLimit: { maxCost: config.graphqlMaxCost, ignoreIntrospection: true, ...reportAs('cost') },
+    maxAliases: { n: 30, ...reportAs('aliases') },
+    maxDirectives: { n: 50, ...reportAs('directives') },
     maxTokens: { n: 5000, exposeLimits: true },
     blockFieldSuggestion: { enabled: production },
   }) as Plugin;
 
-  const limitCodes: Plugin = {
+  const introspection: Plugin = {
     onValidate: ({ addValidationRule }) => {
-      if (production) addValidationRule(NoSchemaIntrospectionCustomRule);
-      return ({ result, setResult }) => {
-        if (!result.length) return;
-        setResult(
-          result.map((error) => {
-            const limit = LIMIT_OF.find(([re]) => re.test(error.message))?.[1];
-            if (!limit) return error;
-            return new GraphQLError(error.message.replace(/^Syntax Error: /, ''), {
-              nodes: error.nodes,
-              extensions: { ...error.extensions, code: 'BAD_USER_INPUT', limit },
-            });
-          }),
-        );
-      };
+      if (production) addValidationRule(noIntrospection as never);
     },
   };
 
@@ -254,7 +266,7 @@ export function graphqlGuards(
     },
   };
 
-  return [armor, limitCodes, loginAttempts];
+  return [armor, introspection, loginAttempts];
 }
 
 /** Whether the operation to run selects `field` at its root (directly or through fragments). */
