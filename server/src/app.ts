@@ -27,7 +27,6 @@ import {
   requestIds,
   securityHeaders,
 } from './http/security';
-import { exportRouter } from './http/export';
 import { uploadsRouter } from './http/uploads';
 import { webAppRouter } from './http/web-app';
 
@@ -107,7 +106,6 @@ export async function buildApp({
   );
   app.post('/uploads', rateLimit(perMinute(config.uploadsPerMinute), 'uploads'));
   app.use(uploadsRouter({ db: database.db, tokens: services.tokens, dataDir: config.dataDir, logger }));
-  app.use(exportRouter({ database, tokens: services.tokens, logger }));
   app.use(exportRouter({ database, tokens: services.tokens, logger }));
   app.use(
     open311Router({
