@@ -3,6 +3,7 @@
  * latencies, case events counted from the workflow's notifications, ingest (from the IoT
  * registry), active alarms, the database pool and the process.
  */
+import { rows } from '@citygrid/db';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testDatabase } from '../helpers/db';
@@ -113,11 +114,11 @@ describe('/metrics', () => {
   });
 
   it('counts active alarms from the database on each scrape', async () => {
-    const [{ n }] = (
-      await database.db.execute(
-        sql`SELECT count(*)::int AS n FROM alarms WHERE status = 'ACTIVE' AND severity = 'WARNING'`,
-      )
-    ).rows as [{ n: number }];
+    const [row] = await rows<{ n: number }>(
+      database.db,
+      sql`SELECT count(*)::int AS n FROM alarms WHERE status = 'ACTIVE' AND severity = 'WARNING'`,
+    );
+    const n = row!.n;
     const { samples } = await scrape();
     const gauge = samples.find(
       (s) =>
