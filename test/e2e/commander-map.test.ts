@@ -138,7 +138,14 @@ describe.skipIf(skip)('command center in Chromium', () => {
       expect(await page.evaluate(() => document.documentElement.dataset.mapState)).toBe('ready');
       await page.screenshot({ path: artifactPath('commander-map-en.png') });
 
-      // Sign-out forgets the token and takes the map away.
+      // A reload keeps the session and the language: no sign-in form, the map comes back.
+      await page.reload();
+      await expect.poll(() => userChip.isVisible()).toBe(true);
+      expect(await page.locator('#login-form').count()).toBe(0);
+      expect(await page.locator('.topbar__title').textContent()).toBe('City Operations Center');
+      await expect.poll(() => page.locator('.maplibregl-canvas').count()).toBe(1);
+
+      // Sign-out (here while the map may still be loading) forgets the token and takes the map away.
       await page.getByTestId('logout').click();
       await expect.poll(() => page.locator('#login-form').isVisible()).toBe(true);
       expect(await page.evaluate(() => localStorage.getItem('citygrid.token'))).toBeNull();
@@ -222,8 +229,9 @@ async function countVisibleToCommander(server: TestServer) {
   let after: string | null = null;
   for (;;) {
     const page: Awaited<ReturnType<typeof server.graphql<CasesPage>>> = await server.graphql<CasesPage>(
-      'query ($after: String) { cases(first: 1000, after: $after) { edges { node { id } } pageInfo { hasNextPage endCursor } } }',
-      { after },
+      // Paged like the client pages (page size as a variable, 1,000 a page).
+      'query ($first: Int!, $after: String) { cases(first: $first, after: $after) { edges { node { id } } pageInfo { hasNextPage endCursor } } }',
+      { first: 1000, after },
       token,
     );
     if (!page.data) throw new Error(`cases query failed: ${JSON.stringify(page.errors)}`);
