@@ -33,8 +33,8 @@ export const STATUS_COLORS: Record<CaseStatus, string> = {
 
 export const URGENT_COLOR = '#f43f5e';
 
-/** Fill tints for districts, picked by the district's index. */
-export const DISTRICT_TINTS = ['#0ea5e9', '#8b5cf6', '#14b8a6', '#f59e0b', '#ec4899', '#84cc16'];
+/** Fill tints for districts, picked by the district's index: cool hues that stay clear on navy. */
+export const DISTRICT_TINTS = ['#0ea5e9', '#8b5cf6', '#14b8a6', '#6366f1', '#06b6d4', '#d946ef'];
 
 export const MAP_COLORS = {
   background: '#070d19',

@@ -153,7 +153,7 @@ export function renderOverview(
                   h(
                     'span',
                     { class: 'recent__title' },
-                    localName(c.category),
+                    h('span', { class: 'recent__name' }, localName(c.category)),
                     c.priority === 'URGENT'
                       ? h('span', { class: 'tag tag--urgent' }, t('priority.URGENT'))
                       : null,
