@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { deflateSync } from 'node:zlib';
 import { rows } from '@citygrid/db';
 import { sql } from 'drizzle-orm';
 import exifReader from 'exif-reader';
@@ -89,6 +90,41 @@ async function twelveMegabytePng(): Promise<Buffer> {
     .toBuffer();
   expect(png.length).toBeGreaterThan(12 * 1024 * 1024);
   return png;
+}
+
+/**
+ * A PNG whose header claims 9000×9000 pixels (81 MP) over a few bytes of data: the shape of a
+ * decompression bomb, refused from its header before anything is decoded.
+ */
+function pngClaiming(width: number, height: number): Buffer {
+  const crcTable = Array.from({ length: 256 }, (_, n) => {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    return c >>> 0;
+  });
+  const crc32 = (bytes: Buffer) => {
+    let c = 0xffffffff;
+    for (const byte of bytes) c = crcTable[(c ^ byte) & 0xff]! ^ (c >>> 8);
+    return (c ^ 0xffffffff) >>> 0;
+  };
+  const chunk = (type: string, data: Buffer) => {
+    const body = Buffer.concat([Buffer.from(type, 'ascii'), data]);
+    const length = Buffer.alloc(4);
+    length.writeUInt32BE(data.length);
+    const crc = Buffer.alloc(4);
+    crc.writeUInt32BE(crc32(body));
+    return Buffer.concat([length, body, crc]);
+  };
+  const header = Buffer.alloc(13);
+  header.writeUInt32BE(width, 0);
+  header.writeUInt32BE(height, 4);
+  header.set([8, 2, 0, 0, 0], 8); // 8-bit RGB, deflate, no interlace
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    chunk('IHDR', header),
+    chunk('IDAT', deflateSync(Buffer.alloc(1024))),
+    chunk('IEND', Buffer.alloc(0)),
+  ]);
 }
 
 /** A small but real PDF. */
@@ -425,6 +461,12 @@ describe('POST /uploads refuses, and stores nothing:', () => {
       expect(endlessAnswer.body.error.code).toBe('TOO_LARGE');
     }
     await vi.waitFor(async () => expect(await storedState()).toEqual(before), { timeout: 10_000 });
+  });
+
+  it('a PNG claiming 81 megapixels (413)', async () => {
+    const bomb = pngClaiming(9000, 9000);
+    expect(await sharp(bomb).metadata()).toMatchObject({ format: 'png', width: 9000, height: 9000 });
+    await expectRefused(() => upload(bomb, 'bomb.png', token.worker0, 'image/png'), 413, 'TOO_MANY_PIXELS');
   });
 
   it('a truncated JPEG (400)', async () => {

@@ -114,8 +114,10 @@ export function uploadsRouter(options: UploadsOptions): Router {
       res.set({
         'Content-Type': variant === 'original' ? found.mime : 'image/webp',
         ETag: etag,
-        // Private: the response depends on who asks. Immutable: an id's bytes never change.
-        'Cache-Control': 'private, max-age=31536000, immutable',
+        // Private and revalidated each time: who may see it can change, and a shared field
+        // device must not hand one user's cached photo to the next. The ETag makes that cheap.
+        'Cache-Control': 'private, no-cache',
+        Vary: 'Authorization',
         'X-Content-Type-Options': 'nosniff',
         'Content-Security-Policy': "default-src 'none'; sandbox",
         'Content-Disposition': `inline; filename="${found.id}.${variant === 'original' ? extensionOf(found.mime) : 'webp'}"`,
@@ -138,8 +140,8 @@ export function uploadsRouter(options: UploadsOptions): Router {
       }
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
         log.error({ id: req.params.id }, 'attachment row without its file');
-        res.removeHeader('ETag');
-        res.removeHeader('Cache-Control');
+        for (const header of ['ETag', 'Content-Disposition', 'Content-Security-Policy'])
+          res.removeHeader(header);
         sendError(res, 500, 'INTERNAL_SERVER_ERROR', 'the file is missing from the store');
         return;
       }

@@ -81,7 +81,8 @@ async function reencode(path: string, mime: ImageMime): Promise<SanitizedImage> 
   let output: { data: Buffer; info: OutputInfo };
   try {
     const header = await sharp(path).metadata();
-    const pixels = (header.width ?? 0) * (header.height ?? 0) * Math.max(header.pages ?? 1, 1);
+    // Only the first frame of an animated WebP is decoded (animated: false below).
+    const pixels = (header.width ?? 0) * (header.height ?? 0);
     if (pixels > MAX_INPUT_PIXELS) {
       throw new UploadRejected(
         'TOO_MANY_PIXELS',
