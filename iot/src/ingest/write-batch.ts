@@ -142,8 +142,8 @@ export async function writeBatch(deps: BatchDeps, messages: readonly InboundMess
         fresh: [number, string, number, number][] | null;
       }>(
         `WITH ins AS (
-           INSERT INTO readings (sensor_id, metric, ts, value, seq)
-           SELECT sensor_id, metric, ts, value, seq FROM readings_stage
+           INSERT INTO readings (sensor_id, metric, ts, value, seq, received_at)
+           SELECT sensor_id, metric, ts, value, seq, statement_timestamp() FROM readings_stage
            ON CONFLICT DO NOTHING
            RETURNING sensor_id, metric, ts, value)
          SELECT (SELECT count(*) FROM ins)::int AS inserted,
