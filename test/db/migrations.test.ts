@@ -102,7 +102,8 @@ describe.each(targets)('migrations on $name', (target) => {
   beforeAll(async () => {
     ({ database, dispose } = await target.open());
     db = database.db;
-  }, 180_000);
+    // A fresh embedded PostGIS takes 10–25 s alone, and minutes on a loaded machine.
+  }, 600_000);
   afterAll(() => dispose?.());
 
   it('records each migration of the journal exactly once', async () => {
