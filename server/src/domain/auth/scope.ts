@@ -22,10 +22,19 @@ export interface ScopedColumns {
   communityId: SQLWrapper;
 }
 
-/** Levels never change once a region exists, so they are cached for the process. */
-const levelCache = new Map<number, RegionLevel>();
+/**
+ * Levels never change once a region exists, so they are cached, per database handle (a test
+ * process may hold several databases whose ids overlap).
+ */
+const levelCaches = new WeakMap<object, Map<number, RegionLevel>>();
 
 export async function scopeOf(db: Executor, actor: Actor): Promise<Scope> {
+  // Pass the database rather than a transaction where possible: a transaction caches for itself.
+  let levelCache = levelCaches.get(db);
+  if (!levelCache) {
+    levelCache = new Map();
+    levelCaches.set(db, levelCache);
+  }
   let level = levelCache.get(actor.regionId);
   if (!level) {
     const [row] = await rows<{ level: RegionLevel }>(
