@@ -4,7 +4,7 @@ import { type CaseStatus, cases, categories, regions } from '@citygrid/db/schema
 import { and, desc, eq, gte, inArray, lt, type SQL, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import type { Actor } from '../auth/actor';
-import { inScope, scopeOf } from '../auth/scope';
+import { inScope, rowInScope, type Scope, scopeOf } from '../auth/scope';
 import { BadUserInput, NotFound, parseInput } from '../errors';
 import type { BBox } from '../grids/cells';
 import { type CaseRow, caseColumns, overdueCondition } from './view';
@@ -26,14 +26,36 @@ export function parseId(value: unknown, field = 'id'): number {
   return parsed.data;
 }
 
+/**
+ * Which cases an actor sees: those inside their region scope; a DEPARTMENT user moreover only
+ * those dispatched to their department (a returned or reopened case leaves it again).
+ */
+export async function caseVisibility(db: Executor, actor: Actor): Promise<SQL> {
+  const scope = await scopeOf(db, actor);
+  if (actor.role !== 'DEPARTMENT') return inScope(scope, cases);
+  // The department is read in the statement, so a user moved to another department sees its cases at once.
+  return sql`(${inScope(scope, cases)} AND ${cases.dispatchedAt} IS NOT NULL
+    AND ${cases.departmentId} = (SELECT u.department_id FROM users u WHERE u.id = ${actor.id}))`;
+}
+
+/** The same rule in JS, for a row already loaded (the workflow's locked case). */
+export function caseVisibleTo(
+  actor: Actor & { departmentId: number | null },
+  scope: Scope,
+  row: Pick<CaseRow, 'cityId' | 'districtId' | 'streetId' | 'communityId' | 'departmentId' | 'dispatchedAt'>,
+): boolean {
+  if (!rowInScope(scope, row)) return false;
+  if (actor.role !== 'DEPARTMENT') return true;
+  return row.dispatchedAt !== null && actor.departmentId !== null && row.departmentId === actor.departmentId;
+}
+
 /** A case the actor may see; otherwise NOT_FOUND, whether it does not exist or lies outside the scope. */
 export async function getCase(db: Executor, actor: Actor, id: unknown): Promise<CaseRow> {
   const caseId = parseId(id);
-  const scope = await scopeOf(db, actor);
   const [row] = await db
     .select(caseColumns)
     .from(cases)
-    .where(and(eq(cases.id, caseId), inScope(scope, cases)))
+    .where(and(eq(cases.id, caseId), await caseVisibility(db, actor)))
     .limit(1);
   if (!row) throw new NotFound(`case ${caseId} not found`);
   return row as CaseRow;
@@ -114,8 +136,7 @@ export async function caseFilterConditions(
   now: Date = new Date(),
 ): Promise<(SQL | undefined)[]> {
   const filter = parseInput(filterSchema, rawFilter) ?? {};
-  const scope = await scopeOf(db, actor);
-  const conditions: (SQL | undefined)[] = [inScope(scope, cases)];
+  const conditions: (SQL | undefined)[] = [await caseVisibility(db, actor)];
 
   if (filter.status?.length) conditions.push(inArray(cases.status, filter.status));
   if (filter.categoryCodes?.length) {

@@ -17,6 +17,8 @@ import { locateGridCell } from '../grids/cells';
 import { categoryForReport } from '../reference/categories';
 import { deadlinesAtReport } from './deadlines';
 import { recordCaseEvent } from './events';
+import { notifyCaseChanged } from './notify';
+import { loadCalendar } from './settings';
 import { type CaseRow, caseColumns } from './view';
 
 /** Case numbers read as the city's local date; all of China keeps one time zone. */
@@ -82,6 +84,8 @@ export async function submitReport(
   const input = parseInput(reportCaseInput, rawInput);
   const point: LonLat = toWgs84(input.location, (input.location.crs ?? 'WGS84') as Crs);
 
+  // Cached per database: no round trip on the hot path.
+  const calendar = await loadCalendar(db);
   // A repeat goes through the same path and meets the unique index; answering retries before
   // the transaction would cost every new report one more round trip.
   return db.transaction(async (tx) => {
@@ -104,6 +108,7 @@ export async function submitReport(
     const deadlines = deadlinesAtReport(
       category.deadlines.filter((d) => d.priority === priority),
       now,
+      calendar,
     );
 
     const [inserted] = await tx
@@ -160,6 +165,17 @@ export async function submitReport(
           : {}),
       },
       at: now,
+    });
+
+    await notifyCaseChanged(tx, {
+      caseId: inserted.id,
+      action: 'REPORT',
+      version: 1,
+      cityId: inserted.cityId,
+      districtId: inserted.districtId,
+      streetId: inserted.streetId,
+      communityId: inserted.communityId,
+      departmentId: null,
     });
 
     if (input.attachmentIds?.length) {

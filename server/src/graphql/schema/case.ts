@@ -1,8 +1,20 @@
-/** Cases (案卷): the type, its event trail, the scoped queries and `reportCase`. */
+/**
+ * Cases (案卷): the type, its event trail, the scoped queries, `reportCase`, the workflow's
+ * mutations (one line each over domain/cases/workflow.ts) and the `caseChanged` subscription.
+ */
+
 import type { CaseEvent } from '@citygrid/db/schema';
-import { getCase, listCases } from '../../domain/cases/queries';
+import { rejectReason } from '@citygrid/db/schema';
+import { rowInScope, type Scope, scopeOf } from '../../domain/auth/scope';
+import { possibleDuplicates } from '../../domain/cases/duplicates';
+import type { CaseChangeNotice } from '../../domain/cases/notify';
+import { getCase, listCases, parseId } from '../../domain/cases/queries';
 import { reportCase } from '../../domain/cases/report';
 import { type CaseRow, isOverdue } from '../../domain/cases/view';
+import { caseWorkflow } from '../../domain/cases/workflow';
+import { BadUserInput } from '../../domain/errors';
+import { regionsByIds } from '../../domain/reference/regions';
+import { caseChangesFor, caseFeedOf } from '../../realtime/case-feed';
 import { builder } from '../builder';
 import { actorOf } from '../context';
 import { CategoryRef } from './category';
@@ -32,6 +44,8 @@ export const CaseEventRef = builder.objectRef<CaseEvent>('CaseEvent').implement(
 });
 
 export const CaseRef = builder.objectRef<CaseRow>('Case');
+
+const RejectReasonEnum = builder.enumType('RejectReason', { values: rejectReason.enumValues });
 
 CaseRef.implement({
   fields: (t) => ({
@@ -70,6 +84,14 @@ CaseRef.implement({
       resolve: (c) => isOverdue(c, new Date()),
     }),
     reworkCount: t.exposeInt('reworkCount'),
+    rejectReason: t.field({ type: RejectReasonEnum, nullable: true, resolve: (c) => c.rejectReason }),
+    duplicateOf: t.field({
+      type: CaseRef,
+      nullable: true,
+      description: 'The case this one repeats (rejected as DUPLICATE), if you may see it.',
+      resolve: (c, _args, ctx) =>
+        c.duplicateOfId ? getCase(ctx.db, actorOf(ctx), c.duplicateOfId).catch(() => null) : null,
+    }),
     department: t.field({
       type: DepartmentRef,
       nullable: true,
@@ -87,9 +109,9 @@ CaseRef.implement({
     }),
     possibleDuplicates: t.field({
       type: [CaseRef],
-      description: 'Open cases of the same category nearby, reported recently.',
-      // Filled by the duplicate check of the workflow; nothing is flagged yet.
-      resolve: () => [],
+      description:
+        'Open cases of the same category within `duplicate_radius_m` (50 m), reported within `duplicate_window_days` (7) of this one, nearest first.',
+      resolve: (c, _args, ctx) => possibleDuplicates(ctx.db, actorOf(ctx), c),
     }),
   }),
 });
@@ -181,5 +203,167 @@ builder.mutationField('reportCase', (t) =>
       });
       return row ?? getCase(ctx.db, actor, caseId);
     },
+  }),
+);
+
+// The workflow. Each mutation is one transition of domain/cases/transitions.ts; refusals carry
+// FORBIDDEN, NOT_FOUND, CONFLICT (with `currentVersion`), INVALID_TRANSITION or BAD_USER_INPUT.
+const transitionArgs = (t: Parameters<Parameters<typeof builder.mutationField>[1]>[0]) => ({
+  id: t.arg.id({ required: true }),
+  expectedVersion: t.arg.int({ required: true, description: 'The version you read; stale ⇒ CONFLICT.' }),
+});
+
+builder.mutationField('fileCase', (t) =>
+  t.field({
+    type: CaseRef,
+    description: 'REPORTED → FILED (立案). COMMANDER.',
+    authScopes: { loggedIn: true },
+    args: { ...transitionArgs(t), note: t.arg.string({ required: false }) },
+    resolve: async (_root, args, ctx) => (await caseWorkflow.fileCase(ctx.db, actorOf(ctx), args)).case,
+  }),
+);
+
+builder.mutationField('rejectCase', (t) =>
+  t.field({
+    type: CaseRef,
+    description: 'REPORTED → REJECTED. COMMANDER. DUPLICATE needs `duplicateOfId`, which it links.',
+    authScopes: { loggedIn: true },
+    args: {
+      ...transitionArgs(t),
+      reason: t.arg({ type: RejectReasonEnum, required: true }),
+      duplicateOfId: t.arg.id({ required: false }),
+      note: t.arg.string({ required: false }),
+    },
+    resolve: async (_root, args, ctx) => (await caseWorkflow.rejectCase(ctx.db, actorOf(ctx), args)).case,
+  }),
+);
+
+builder.mutationField('dispatchCase', (t) =>
+  t.field({
+    type: CaseRef,
+    description:
+      'FILED → DISPATCHED (派遣) to a department, a grid worker, or a worker of a department. COMMANDER.',
+    authScopes: { loggedIn: true },
+    args: {
+      ...transitionArgs(t),
+      departmentId: t.arg.id({ required: false }),
+      assigneeId: t.arg.id({ required: false }),
+      note: t.arg.string({ required: false }),
+    },
+    resolve: async (_root, args, ctx) => (await caseWorkflow.dispatchCase(ctx.db, actorOf(ctx), args)).case,
+  }),
+);
+
+builder.mutationField('acceptCase', (t) =>
+  t.field({
+    type: CaseRef,
+    description: 'DISPATCHED → IN_PROGRESS. The department or worker it was dispatched to.',
+    authScopes: { loggedIn: true },
+    args: transitionArgs(t),
+    resolve: async (_root, args, ctx) => (await caseWorkflow.acceptCase(ctx.db, actorOf(ctx), args)).case,
+  }),
+);
+
+builder.mutationField('returnCase', (t) =>
+  t.field({
+    type: CaseRef,
+    description: 'DISPATCHED → FILED (misrouted). The department or worker it was dispatched to.',
+    authScopes: { loggedIn: true },
+    args: { ...transitionArgs(t), note: t.arg.string({ required: true }) },
+    resolve: async (_root, args, ctx) => (await caseWorkflow.returnCase(ctx.db, actorOf(ctx), args)).case,
+  }),
+);
+
+builder.mutationField('resolveCase', (t) =>
+  t.field({
+    type: CaseRef,
+    description: 'IN_PROGRESS → RESOLVED (处置), with evidence photos. The handler.',
+    authScopes: { loggedIn: true },
+    args: {
+      ...transitionArgs(t),
+      note: t.arg.string({ required: true }),
+      attachmentIds: t.arg.idList({ required: false }),
+    },
+    resolve: async (_root, args, ctx) =>
+      (
+        await caseWorkflow.resolveCase(ctx.db, actorOf(ctx), {
+          ...args,
+          attachmentIds: args.attachmentIds?.map(String) ?? null,
+        })
+      ).case,
+  }),
+);
+
+builder.mutationField('verifyCase', (t) =>
+  t.field({
+    type: CaseRef,
+    description:
+      "RESOLVED → CLOSED (核查通过, 结案), or → DISPATCHED to the same handler (rework). A worker of the case's grid cell who did not resolve it, or a COMMANDER.",
+    authScopes: { loggedIn: true },
+    args: {
+      ...transitionArgs(t),
+      passed: t.arg.boolean({ required: true }),
+      note: t.arg.string({ required: false }),
+      attachmentIds: t.arg.idList({ required: false }),
+    },
+    resolve: async (_root, args, ctx) =>
+      (
+        await caseWorkflow.verifyCase(ctx.db, actorOf(ctx), {
+          ...args,
+          attachmentIds: args.attachmentIds?.map(String) ?? null,
+        })
+      ).case,
+  }),
+);
+
+builder.mutationField('reopenCase', (t) =>
+  t.field({
+    type: CaseRef,
+    description: 'CLOSED → FILED. COMMANDER.',
+    authScopes: { loggedIn: true },
+    args: { ...transitionArgs(t), note: t.arg.string({ required: true }) },
+    resolve: async (_root, args, ctx) => (await caseWorkflow.reopenCase(ctx.db, actorOf(ctx), args)).case,
+  }),
+);
+
+interface CaseChange {
+  case: CaseRow;
+  action: string;
+}
+
+const CaseChangeRef = builder.objectRef<CaseChange>('CaseChange').implement({
+  description: 'A committed change of a case: the case as it is now, and the action that changed it.',
+  fields: (t) => ({
+    case: t.field({ type: CaseRef, resolve: (c) => c.case }),
+    action: t.exposeString('action', { description: 'The event action: REPORT, FILE, DISPATCH, …' }),
+  }),
+});
+
+builder.subscriptionField('caseChanged', (t) =>
+  t.field({
+    type: CaseChangeRef,
+    description:
+      'Every committed case change inside your scope (and inside `regionId`, when given), from any server instance.',
+    authScopes: { loggedIn: true },
+    args: { regionId: t.arg.id({ required: false }) },
+    subscribe: async (_root, args, ctx) => {
+      const actor = actorOf(ctx);
+      const scope = await scopeOf(ctx.db, actor);
+      let region: Scope | undefined;
+      if (args.regionId != null) {
+        const regionId = parseId(args.regionId, 'regionId');
+        const [found] = await regionsByIds(ctx.db, [regionId]);
+        if (!found) throw new BadUserInput(`unknown region ${regionId}`, { field: 'regionId' });
+        region = { level: found.level, regionId };
+      }
+      const accept = (n: CaseChangeNotice) => rowInScope(scope, n) && (!region || rowInScope(region, n));
+      // Read as the subscriber: the department rule and anything else of caseVisibility apply.
+      const load = async (n: CaseChangeNotice): Promise<CaseChange> => ({
+        case: await getCase(ctx.db, actor, n.caseId),
+        action: n.action,
+      });
+      return caseChangesFor(caseFeedOf(ctx.database), accept, load);
+    },
+    resolve: (change) => change,
   }),
 );
