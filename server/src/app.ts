@@ -29,6 +29,7 @@ import {
 } from './http/security';
 import { uploadsRouter } from './http/uploads';
 import { webAppRouter } from './http/web-app';
+import { startCaseFeed } from './realtime/case-feed';
 
 export interface BuildAppOptions {
   config: Config;
@@ -65,6 +66,8 @@ export async function buildApp({
   const graphqlLogger = logger.child({ module: 'graphql' });
   const metrics = createServerMetrics({ database, logger, registries: metricsRegistries });
   await metrics.start();
+  // LISTEN on citygrid_case before serving, so `caseChanged` misses nothing committed after start.
+  const caseFeed = await startCaseFeed(database, logger);
   const perMinute = (max: number) => new FixedWindowLimiter(max, 60_000);
 
   const yoga = createYoga<{ req?: express.Request; res?: express.Response }, GraphQLContext>({
@@ -125,6 +128,7 @@ export async function buildApp({
     services,
     async close() {
       await metrics.stop();
+      await caseFeed.close();
       await yoga.dispose();
     },
   };
