@@ -13,7 +13,7 @@ import exifReader from 'exif-reader';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 // attachToCase is a domain function the workflow calls; the package's entry point does not list it.
-import { attachToCase } from '../../server/src/domain/attachments';
+import { AttachmentStore, attachToCase, pruneUnattached } from '../../server/src/domain/attachments';
 import { makeUploadWorld, type UploadWorld } from '../fixtures/uploads/world';
 import { testDatabase } from '../helpers/db';
 import { startTestServer, type TestServer } from '../helpers/server';
@@ -620,5 +620,49 @@ describe('attachToCase', () => {
     expect((await attachmentRow(mine))!.case_id).toBe(d0!.caseId);
     // An empty list is nothing to do.
     await expect(attach([])).resolves.toBeUndefined();
+  });
+});
+
+describe('pruneUnattached', () => {
+  it('drops week-old unattached uploads, and their files once nothing else shares them', async () => {
+    const [d0] = world.districts;
+    const shared = await photoWithGps(210, 140);
+    const oldShared = (await upload(shared, 'a.jpg', token.worker0)).body.id!;
+    const attachedShared = (await upload(shared, 'b.jpg', token.worker0)).body.id!;
+    const oldAlone = (await upload(await photoWithGps(150, 100), 'c.jpg', token.worker0)).body.id!;
+    const fresh = (await upload(await photoWithGps(90, 60), 'd.jpg', token.worker0)).body.id!;
+    await database.db.transaction((tx) =>
+      attachToCase(tx, {
+        attachmentIds: [attachedShared],
+        caseId: d0!.caseId,
+        eventSeq: 1,
+        actor: { id: d0!.workerId },
+      }),
+    );
+    await database.db.execute(
+      sql`UPDATE attachments SET created_at = now() - interval '8 days' WHERE id IN (${oldShared}, ${oldAlone}, ${attachedShared})`,
+    );
+    const sharedSha = (await attachmentRow(oldShared))!.sha256;
+    const aloneSha = (await attachmentRow(oldAlone))!.sha256;
+    const filesOf = async (sha: string) => (await storedState()).uploads.filter((f) => f.includes(sha));
+
+    const store = new AttachmentStore(server.config.dataDir);
+    const pruned = await pruneUnattached(database.db, store, new Date(Date.now() - 7 * 24 * 3600 * 1000));
+    expect(pruned).toEqual({ attachments: 2, contents: 1 });
+
+    expect(await attachmentRow(oldShared)).toBeUndefined();
+    expect(await attachmentRow(oldAlone)).toBeUndefined();
+    expect(await attachmentRow(attachedShared)).toBeDefined();
+    expect(await attachmentRow(fresh)).toBeDefined();
+    // The shared content stays for the attached upload; the lone one is gone with its thumbnail.
+    expect(await filesOf(sharedSha)).toHaveLength(2);
+    expect(await filesOf(aloneSha)).toEqual([]);
+    expect((await download(attachedShared, token.worker0)).status).toBe(200);
+    expect((await download(oldShared, token.worker0)).status).toBe(404);
+    // Nothing left to do the second time.
+    expect(await pruneUnattached(database.db, store, new Date(Date.now() - 7 * 24 * 3600 * 1000))).toEqual({
+      attachments: 0,
+      contents: 0,
+    });
   });
 });

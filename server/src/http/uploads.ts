@@ -18,8 +18,10 @@ import {
   extensionOf,
   findAttachmentForViewer,
   MAX_UPLOAD_BYTES,
+  pruneUnattached,
   type SavedAttachment,
   saveUpload,
+  UNATTACHED_RETENTION_MS,
   UploadRejected,
   type UploadRejection,
 } from '../domain/attachments';
@@ -57,6 +59,11 @@ export function uploadsRouter(options: UploadsOptions): Router {
   const log = options.logger.child({ module: 'uploads' });
   const store = new AttachmentStore(options.dataDir);
   store.sweepSpool().catch((err) => log.warn({ err }, 'could not sweep the upload spool'));
+  // Once per start: photos of reports that were never sent. Every instance may do it; the
+  // deletes and the per-content locks make a second run find nothing.
+  pruneUnattached(options.db, store, new Date(Date.now() - UNATTACHED_RETENTION_MS))
+    .then((pruned) => pruned.attachments > 0 && log.info(pruned, 'pruned unattached uploads'))
+    .catch((err) => log.warn({ err }, 'could not prune unattached uploads'));
   const router = express.Router();
 
   router.post('/uploads', async (req, res) => {

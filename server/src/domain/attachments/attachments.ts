@@ -4,7 +4,7 @@
  */
 import { type Executor, rows } from '@citygrid/db';
 import { attachments, cases } from '@citygrid/db/schema';
-import { and, eq, inArray, isNull, sql } from 'drizzle-orm';
+import { and, eq, inArray, isNull, lt, sql } from 'drizzle-orm';
 import type { Logger } from 'pino';
 import type { Actor } from '../auth/actor';
 import { inScope, scopeOf } from '../auth/scope';
@@ -38,21 +38,28 @@ export async function saveUpload(
   logger?: Logger,
 ): Promise<SavedAttachment> {
   const image = await sanitizeImage(input.tempFile, input.sizeBytes);
-  const created = await store.put(image.sha256, image.mime, image.data, image.thumbnail);
+  let created: string[] = [];
   try {
-    const [row] = await db
-      .insert(attachments)
-      .values({
-        sha256: image.sha256,
-        mime: image.mime,
-        bytes: image.data.length,
-        width: image.width,
-        height: image.height,
-        uploaderId: input.uploader.id,
-      })
-      .returning({ id: attachments.id });
+    const row = await db.transaction(async (tx) => {
+      // Files and rows of one content change under its lock, so a prune can never remove a
+      // file that an upload of the same content has just found in place and is recording.
+      await lockContent(tx, image.sha256);
+      created = await store.put(image.sha256, image.mime, image.data, image.thumbnail);
+      const [inserted] = await tx
+        .insert(attachments)
+        .values({
+          sha256: image.sha256,
+          mime: image.mime,
+          bytes: image.data.length,
+          width: image.width,
+          height: image.height,
+          uploaderId: input.uploader.id,
+        })
+        .returning({ id: attachments.id });
+      return inserted!;
+    });
     return {
-      id: row!.id,
+      id: row.id,
       sha256: image.sha256,
       mime: image.mime,
       bytes: image.data.length,
@@ -60,15 +67,68 @@ export async function saveUpload(
       height: image.height,
     };
   } catch (error) {
-    // Leave no file without a row — unless an upload of the same content holds it by now.
-    const [held] = await rows<{ n: number }>(
-      db,
-      sql`SELECT count(*)::int AS n FROM attachments WHERE sha256 = ${image.sha256}`,
-    ).catch(() => [{ n: 1 }]);
-    if (created.length > 0 && held?.n === 0) await store.remove(created);
     logger?.error({ err: error, sha256: image.sha256 }, 'attachment row not written');
+    // Leave no file without a row — unless another upload of the same content holds it by now.
+    if (created.length > 0) {
+      await removeIfUnreferenced(db, store, image.sha256, image.mime).catch((err) =>
+        logger?.error({ err, sha256: image.sha256 }, 'could not remove an unrecorded upload'),
+      );
+    }
     throw error;
   }
+}
+
+/** Advisory-lock key space for stored content (the second key is the content's hash). */
+const CONTENT_LOCK = 7_245_101;
+
+async function lockContent(tx: Executor, sha256: string): Promise<void> {
+  await tx.execute(sql`SELECT pg_advisory_xact_lock(${CONTENT_LOCK}, hashtext(${sha256}))`);
+}
+
+/** Removes a content's files when no attachment row refers to it any more. True if removed. */
+async function removeIfUnreferenced(
+  db: Executor,
+  store: AttachmentStore,
+  sha256: string,
+  mime: ImageMime,
+): Promise<boolean> {
+  return db.transaction(async (tx) => {
+    await lockContent(tx, sha256);
+    const [held] = await rows<{ n: number }>(
+      tx,
+      sql`SELECT count(*)::int AS n FROM attachments WHERE sha256 = ${sha256}`,
+    );
+    if ((held?.n ?? 0) > 0) return false;
+    await store.remove([store.pathOf(sha256, mime), store.thumbnailPathOf(sha256)]);
+    return true;
+  });
+}
+
+/** How long an upload may wait to be attached to a case before it is pruned. */
+export const UNATTACHED_RETENTION_MS = 7 * 24 * 60 * 60 * 1000;
+
+/**
+ * Deletes uploads never attached to a case that were made before `olderThan` (an abandoned
+ * report's photos), and their files once no other upload shares the content. An upload being
+ * attached at the same moment is either attached or pruned, never both: the DELETE re-checks
+ * `case_id IS NULL` after waiting on the row lock that attachToCase holds.
+ */
+export async function pruneUnattached(
+  db: Executor,
+  store: AttachmentStore,
+  olderThan: Date,
+): Promise<{ attachments: number; contents: number }> {
+  // attachments_case_idx leads with case_id, so the IS NULL rows are found without a scan.
+  const removed = await db
+    .delete(attachments)
+    .where(and(isNull(attachments.caseId), lt(attachments.createdAt, olderThan)))
+    .returning({ sha256: attachments.sha256, mime: attachments.mime });
+  const contents = new Map(removed.map((r) => [r.sha256, r.mime]));
+  let removedContents = 0;
+  for (const [sha256, mime] of contents) {
+    if (isImageMime(mime) && (await removeIfUnreferenced(db, store, sha256, mime))) removedContents += 1;
+  }
+  return { attachments: removed.length, contents: removedContents };
 }
 
 /**

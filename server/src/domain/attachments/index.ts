@@ -6,8 +6,10 @@ export {
   findAttachmentForViewer,
   listCaseAttachments,
   MAX_ATTACHMENTS_PER_EVENT,
+  pruneUnattached,
   type SavedAttachment,
   saveUpload,
+  UNATTACHED_RETENTION_MS,
 } from './attachments';
 export { UploadRejected, type UploadRejection } from './errors';
 export { extensionOf, type ImageMime, MAX_INPUT_PIXELS, MAX_UPLOAD_BYTES, THUMBNAIL_SIZE } from './image';
