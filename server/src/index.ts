@@ -1,6 +1,12 @@
 /** The server package's public surface: the app factory, config and the domain entry points. */
 export { type App, type BuildAppOptions, buildApp } from './app';
 export { type Config, ConfigError, loadConfig } from './config';
+export { issueApiKey, revokeApiKey } from './domain/admin/api-keys';
+export { recentAdminActions, recordAdminAction } from './domain/admin/audit';
+export { type ImportReport, importPlaces } from './domain/admin/import-places';
+export { adminActor, readSensorCsv, registerSensors } from './domain/admin/register-sensors';
+export { splitCommunity } from './domain/admin/split-grid';
+export { createUser } from './domain/admin/users';
 export type { Actor } from './domain/auth/actor';
 export * from './domain/errors';
 export {
