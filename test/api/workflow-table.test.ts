@@ -8,7 +8,16 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { type TestDatabase, testDatabase } from '../helpers/db';
 import { startTestServer, type TestServer } from '../helpers/server';
 import { makeTestCity, type TestCity } from './factories';
-import { ACTION_NAMES, type ActionName, act, makeWorld, seedCaseAt, trailOf, type World, type WorldUser } from './workflow-world';
+import {
+  ACTION_NAMES,
+  type ActionName,
+  act,
+  makeWorld,
+  seedCaseAt,
+  trailOf,
+  type World,
+  type WorldUser,
+} from './workflow-world';
 
 type Role = WorldUser['role'];
 type Status = 'REPORTED' | 'FILED' | 'DISPATCHED' | 'IN_PROGRESS' | 'RESOLVED' | 'CLOSED' | 'REJECTED';
@@ -26,7 +35,15 @@ const CONTRACT: Record<ActionName, { from: Status; to: Status; roles: Role[] }> 
   REOPEN: { from: 'CLOSED', to: 'FILED', roles: ['COMMANDER'] },
 };
 const ROLES: Role[] = ['ADMIN', 'COMMANDER', 'DEPARTMENT', 'WORKER', 'SUPERVISOR'];
-const STATUSES: Status[] = ['REPORTED', 'FILED', 'DISPATCHED', 'IN_PROGRESS', 'RESOLVED', 'CLOSED', 'REJECTED'];
+const STATUSES: Status[] = [
+  'REPORTED',
+  'FILED',
+  'DISPATCHED',
+  'IN_PROGRESS',
+  'RESOLVED',
+  'CLOSED',
+  'REJECTED',
+];
 
 let database: TestDatabase;
 let server: TestServer;
@@ -41,7 +58,13 @@ beforeAll(async () => {
   world = await makeWorld(database.db, server);
   elsewhere = await makeTestCity(database.db, { lon: 116.5, lat: 39.875 });
   const u = world.users;
-  actorOf = { ADMIN: u.admin, COMMANDER: u.commanderA, DEPARTMENT: u.dept1, WORKER: u.workerA1, SUPERVISOR: u.supervisor };
+  actorOf = {
+    ADMIN: u.admin,
+    COMMANDER: u.commanderA,
+    DEPARTMENT: u.dept1,
+    WORKER: u.workerA1,
+    SUPERVISOR: u.supervisor,
+  };
 });
 afterAll(() => server?.close());
 
@@ -51,7 +74,11 @@ const extraArgs = (action: ActionName): Record<string, unknown> =>
 /** A case at `status` whose handler is `actor` when it can be (so only role and scope decide). */
 async function caseFor(actor: WorldUser, status: Status, inScope: boolean) {
   const districtScoped = actor.regionId !== world.city.cityId;
-  const cellId = inScope ? world.cellA1 : districtScoped ? world.city.districts.B.cells[0] : elsewhere.districts.A.cells[0];
+  const cellId = inScope
+    ? world.cellA1
+    : districtScoped
+      ? world.city.districts.B.cells[0]
+      : elsewhere.districts.A.cells[0];
   return seedCaseAt(database.db, {
     categoryId: world.category.id,
     cellId,
@@ -109,26 +136,117 @@ describe('action × status', () => {
       const r = await act(server, actor, action, seeded.id, seeded.version, extraArgs(action));
       outcomes.push(`${action} from ${status} → ${r.case ? r.case.status : r.code}`);
     });
-    expect(outcomes.sort()).toEqual(rows.map((r) => `${r.action} from ${r.status} → INVALID_TRANSITION`).sort());
+    expect(outcomes.sort()).toEqual(
+      rows.map((r) => `${r.action} from ${r.status} → INVALID_TRANSITION`).sort(),
+    );
   });
 });
 
 describe('who among the role', () => {
-  const cases: [string, () => WorldUser, ActionName, Status, () => Parameters<typeof seedCaseAt>[1] extends infer P ? Partial<P> : never, string][] = [
-    ['another department (cannot see it)', () => world.users.dept2, 'ACCEPT', 'DISPATCHED', () => ({ departmentId: world.dept1.id }), 'NOT_FOUND'],
-    ['another worker of the district', () => world.users.workerA2, 'ACCEPT', 'DISPATCHED', () => ({ departmentId: null, assigneeId: world.users.workerA1.id }), 'FORBIDDEN'],
-    ['a worker of the department, not assigned', () => world.users.workerA1, 'RESOLVE', 'IN_PROGRESS', () => ({ departmentId: world.dept1.id, assigneeId: null }), 'FORBIDDEN'],
-    ['the department desk of an assigned worker', () => world.users.dept1, 'RETURN', 'DISPATCHED', () => ({ departmentId: world.dept1.id, assigneeId: world.users.workerA1.id }), 'FILED'],
-    ['the assigned worker', () => world.users.workerA2, 'RESOLVE', 'IN_PROGRESS', () => ({ departmentId: null, assigneeId: world.users.workerA2.id }), 'RESOLVED'],
-    ['a worker verifying their own work', () => world.users.workerA1, 'VERIFY_PASS', 'RESOLVED', () => ({ resolverId: world.users.workerA1.id }), 'FORBIDDEN'],
-    ['a worker of the district, not of the cell', () => world.users.workerA3, 'VERIFY_PASS', 'RESOLVED', () => ({ resolverId: world.users.dept1.id }), 'FORBIDDEN'],
-    ['a worker of the cell', () => world.users.workerA2, 'VERIFY_FAIL', 'RESOLVED', () => ({ resolverId: world.users.workerA1.id, departmentId: world.dept1.id }), 'DISPATCHED'],
-    ['the city commander', () => world.users.commander, 'VERIFY_PASS', 'RESOLVED', () => ({ resolverId: world.users.workerA1.id }), 'CLOSED'],
-    ['another district’s commander', () => world.users.commanderB, 'FILE', 'REPORTED', () => ({}), 'NOT_FOUND'],
-    ['another district’s worker', () => world.users.workerB, 'VERIFY_PASS', 'RESOLVED', () => ({ resolverId: world.users.dept1.id }), 'NOT_FOUND'],
+  const cases: [
+    string,
+    () => WorldUser,
+    ActionName,
+    Status,
+    () => Parameters<typeof seedCaseAt>[1] extends infer P ? Partial<P> : never,
+    string,
+  ][] = [
+    [
+      'another department (cannot see it)',
+      () => world.users.dept2,
+      'ACCEPT',
+      'DISPATCHED',
+      () => ({ departmentId: world.dept1.id }),
+      'NOT_FOUND',
+    ],
+    [
+      'another worker of the district',
+      () => world.users.workerA2,
+      'ACCEPT',
+      'DISPATCHED',
+      () => ({ departmentId: null, assigneeId: world.users.workerA1.id }),
+      'FORBIDDEN',
+    ],
+    [
+      'a worker of the department, not assigned',
+      () => world.users.workerA1,
+      'RESOLVE',
+      'IN_PROGRESS',
+      () => ({ departmentId: world.dept1.id, assigneeId: null }),
+      'FORBIDDEN',
+    ],
+    [
+      'the department desk of an assigned worker',
+      () => world.users.dept1,
+      'RETURN',
+      'DISPATCHED',
+      () => ({ departmentId: world.dept1.id, assigneeId: world.users.workerA1.id }),
+      'FILED',
+    ],
+    [
+      'the assigned worker',
+      () => world.users.workerA2,
+      'RESOLVE',
+      'IN_PROGRESS',
+      () => ({ departmentId: null, assigneeId: world.users.workerA2.id }),
+      'RESOLVED',
+    ],
+    [
+      'a worker verifying their own work',
+      () => world.users.workerA1,
+      'VERIFY_PASS',
+      'RESOLVED',
+      () => ({ resolverId: world.users.workerA1.id }),
+      'FORBIDDEN',
+    ],
+    [
+      'a worker of the district, not of the cell',
+      () => world.users.workerA3,
+      'VERIFY_PASS',
+      'RESOLVED',
+      () => ({ resolverId: world.users.dept1.id }),
+      'FORBIDDEN',
+    ],
+    [
+      'a worker of the cell',
+      () => world.users.workerA2,
+      'VERIFY_FAIL',
+      'RESOLVED',
+      () => ({ resolverId: world.users.workerA1.id, departmentId: world.dept1.id }),
+      'DISPATCHED',
+    ],
+    [
+      'the city commander',
+      () => world.users.commander,
+      'VERIFY_PASS',
+      'RESOLVED',
+      () => ({ resolverId: world.users.workerA1.id }),
+      'CLOSED',
+    ],
+    [
+      'another district’s commander',
+      () => world.users.commanderB,
+      'FILE',
+      'REPORTED',
+      () => ({}),
+      'NOT_FOUND',
+    ],
+    [
+      'another district’s worker',
+      () => world.users.workerB,
+      'VERIFY_PASS',
+      'RESOLVED',
+      () => ({ resolverId: world.users.dept1.id }),
+      'NOT_FOUND',
+    ],
   ];
   test.each(cases)('%s', async (_label, who, action, status, fields, want) => {
-    const seeded = await seedCaseAt(database.db, { categoryId: world.category.id, cellId: world.cellA1, status, ...fields() });
+    const seeded = await seedCaseAt(database.db, {
+      categoryId: world.category.id,
+      cellId: world.cellA1,
+      status,
+      ...fields(),
+    });
     const r = await act(server, who(), action, seeded.id, seeded.version, extraArgs(action));
     expect(r.case ? r.case.status : r.code).toBe(want);
     expect((await trailOf(database.db, seeded.id)).events).toBe(r.case ? seeded.version + 1 : seeded.version);

@@ -7,7 +7,15 @@
 import { type Executor, rows } from '@citygrid/db';
 import { sql } from 'drizzle-orm';
 import type { TestServer } from '../helpers/server';
-import { cellCentre, makeCategory, makeDepartment, makeTestCity, makeUser, newKey, type TestCity } from './factories';
+import {
+  cellCentre,
+  makeCategory,
+  makeDepartment,
+  makeTestCity,
+  makeUser,
+  newKey,
+  type TestCity,
+} from './factories';
 
 export type ActorName =
   | 'admin'
@@ -91,7 +99,14 @@ export interface CaseView {
   resolvedAt: string | null;
   closedAt: string | null;
   handleDueAt: string | null;
-  events: { seq: number; action: string; fromStatus: string | null; toStatus: string; actor: { id: string } | null; note: string | null }[];
+  events: {
+    seq: number;
+    action: string;
+    fromStatus: string | null;
+    toStatus: string;
+    actor: { id: string } | null;
+    note: string | null;
+  }[];
 }
 
 /** Reports a case in cell A.c1 (or the given district cell) as the city commander. */
@@ -104,7 +119,14 @@ export async function reportIn(
   const location = { lon: centre.lon + (where.offset?.lon ?? 0), lat: centre.lat + (where.offset?.lat ?? 0) };
   const { data, errors } = await server.graphql<{ reportCase: CaseView }>(
     `mutation R($input: ReportCaseInput!) { reportCase(input: $input) { ${CASE_FIELDS} } }`,
-    { input: { idempotencyKey: newKey(), categoryCode: world.category.code, description: 'pothole', location } },
+    {
+      input: {
+        idempotencyKey: newKey(),
+        categoryCode: world.category.code,
+        description: 'pothole',
+        location,
+      },
+    },
     world.users.commander.token,
   );
   if (!data?.reportCase) throw new Error(`report failed: ${JSON.stringify(errors)}`);
@@ -119,13 +141,16 @@ export const MUTATIONS = {
   DISPATCH:
     'mutation M($id: ID!, $v: Int!, $dept: ID, $assignee: ID) { dispatchCase(id: $id, expectedVersion: $v, departmentId: $dept, assigneeId: $assignee) { CASE } }',
   ACCEPT: 'mutation M($id: ID!, $v: Int!) { acceptCase(id: $id, expectedVersion: $v) { CASE } }',
-  RETURN: 'mutation M($id: ID!, $v: Int!) { returnCase(id: $id, expectedVersion: $v, note: "not ours") { CASE } }',
-  RESOLVE: 'mutation M($id: ID!, $v: Int!) { resolveCase(id: $id, expectedVersion: $v, note: "fixed") { CASE } }',
+  RETURN:
+    'mutation M($id: ID!, $v: Int!) { returnCase(id: $id, expectedVersion: $v, note: "not ours") { CASE } }',
+  RESOLVE:
+    'mutation M($id: ID!, $v: Int!) { resolveCase(id: $id, expectedVersion: $v, note: "fixed") { CASE } }',
   VERIFY_PASS:
     'mutation M($id: ID!, $v: Int!) { verifyCase(id: $id, expectedVersion: $v, passed: true, note: "good") { CASE } }',
   VERIFY_FAIL:
     'mutation M($id: ID!, $v: Int!) { verifyCase(id: $id, expectedVersion: $v, passed: false, note: "redo") { CASE } }',
-  REOPEN: 'mutation M($id: ID!, $v: Int!) { reopenCase(id: $id, expectedVersion: $v, note: "again") { CASE } }',
+  REOPEN:
+    'mutation M($id: ID!, $v: Int!) { reopenCase(id: $id, expectedVersion: $v, note: "again") { CASE } }',
 } as const;
 export type ActionName = keyof typeof MUTATIONS;
 export const ACTION_NAMES = Object.keys(MUTATIONS) as ActionName[];
@@ -165,7 +190,11 @@ export async function act(
     user.token,
   );
   if (errors?.length) {
-    return { code: errors[0]!.extensions?.code, message: errors[0]!.message, extensions: errors[0]!.extensions };
+    return {
+      code: errors[0]!.extensions?.code,
+      message: errors[0]!.message,
+      extensions: errors[0]!.extensions,
+    };
   }
   return { case: data![FIELD_OF[action]]! };
 }

@@ -33,7 +33,12 @@ describe('the closed loop', () => {
     expect(c.filedAt).not.toBeNull();
 
     c = ok(await act(server, u.commander, 'DISPATCH', c.id, c.version, { dept: String(world.dept1.id) }));
-    expect(c).toMatchObject({ status: 'DISPATCHED', version: 3, department: { id: String(world.dept1.id) }, assignee: null });
+    expect(c).toMatchObject({
+      status: 'DISPATCHED',
+      version: 3,
+      department: { id: String(world.dept1.id) },
+      assignee: null,
+    });
     expect(c.dispatchedAt).not.toBeNull();
     // The test category's HANDLE limit is 480 wall-clock minutes from the dispatch.
     expect(Date.parse(c.handleDueAt!) - Date.parse(c.dispatchedAt!)).toBe(480 * 60_000);
@@ -45,7 +50,11 @@ describe('the closed loop', () => {
 
     // Rework: back to the same department, counted.
     c = ok(await act(server, u.workerA1, 'VERIFY_FAIL', c.id, c.version));
-    expect(c).toMatchObject({ status: 'DISPATCHED', reworkCount: 1, department: { id: String(world.dept1.id) } });
+    expect(c).toMatchObject({
+      status: 'DISPATCHED',
+      reworkCount: 1,
+      department: { id: String(world.dept1.id) },
+    });
     c = ok(await act(server, u.dept1, 'ACCEPT', c.id, c.version));
     c = ok(await act(server, u.dept1, 'RESOLVE', c.id, c.version));
     c = ok(await act(server, u.workerA2, 'VERIFY_PASS', c.id, c.version));
@@ -64,13 +73,26 @@ describe('the closed loop', () => {
       [9, 'VERIFY_PASS', 'RESOLVED', 'CLOSED'],
     ]);
     expect(c.events.map((e) => e.actor?.id)).toEqual(
-      [u.commander, u.commander, u.commander, u.dept1, u.dept1, u.workerA1, u.dept1, u.dept1, u.workerA2].map((x) => String(x.id)),
+      [u.commander, u.commander, u.commander, u.dept1, u.dept1, u.workerA1, u.dept1, u.dept1, u.workerA2].map(
+        (x) => String(x.id),
+      ),
     );
-    expect(await trailOf(database.db, c.id)).toEqual({ version: 9, status: 'CLOSED', events: 9, lastTo: 'CLOSED' });
+    expect(await trailOf(database.db, c.id)).toEqual({
+      version: 9,
+      status: 'CLOSED',
+      events: 9,
+      lastTo: 'CLOSED',
+    });
 
     // Reopen: back to the command centre, the handler cleared.
     c = ok(await act(server, u.commander, 'REOPEN', c.id, c.version));
-    expect(c).toMatchObject({ status: 'FILED', version: 10, department: null, assignee: null, closedAt: null });
+    expect(c).toMatchObject({
+      status: 'FILED',
+      version: 10,
+      department: null,
+      assignee: null,
+      closedAt: null,
+    });
   });
 
   test('a grid worker dispatched directly handles it; another worker of the cell verifies, never the resolver', async () => {
@@ -95,9 +117,19 @@ describe('the closed loop', () => {
     let c = await reportIn(server, world);
     c = ok(await act(server, u.commander, 'FILE', c.id, c.version));
     expect(
-      (await act(server, u.commander, 'DISPATCH', c.id, c.version, { dept: String(world.dept2.id), assignee: String(u.workerA1.id) })).code,
+      (
+        await act(server, u.commander, 'DISPATCH', c.id, c.version, {
+          dept: String(world.dept2.id),
+          assignee: String(u.workerA1.id),
+        })
+      ).code,
     ).toBe('BAD_USER_INPUT');
-    c = ok(await act(server, u.commander, 'DISPATCH', c.id, c.version, { dept: String(world.dept1.id), assignee: String(u.workerA1.id) }));
+    c = ok(
+      await act(server, u.commander, 'DISPATCH', c.id, c.version, {
+        dept: String(world.dept1.id),
+        assignee: String(u.workerA1.id),
+      }),
+    );
     c = ok(await act(server, u.dept1, 'ACCEPT', c.id, c.version));
     c = ok(await act(server, u.workerA1, 'RESOLVE', c.id, c.version));
     expect(c.status).toBe('RESOLVED');
@@ -108,11 +140,19 @@ describe('the closed loop', () => {
     let c = await reportIn(server, world);
     c = ok(await act(server, u.commander, 'FILE', c.id, c.version));
     c = ok(await act(server, u.commander, 'DISPATCH', c.id, c.version, { dept: String(world.dept2.id) }));
-    const seen = await server.graphql<{ case: { id: string } }>('query Q($id: ID!) { case(id: $id) { id } }', { id: c.id }, u.dept2.token);
+    const seen = await server.graphql<{ case: { id: string } }>(
+      'query Q($id: ID!) { case(id: $id) { id } }',
+      { id: c.id },
+      u.dept2.token,
+    );
     expect(seen.data?.case.id).toBe(c.id);
     c = ok(await act(server, u.dept2, 'RETURN', c.id, c.version));
     expect(c).toMatchObject({ status: 'FILED', department: null, assignee: null });
-    const after = await server.graphql('query Q($id: ID!) { case(id: $id) { id } }', { id: c.id }, u.dept2.token);
+    const after = await server.graphql(
+      'query Q($id: ID!) { case(id: $id) { id } }',
+      { id: c.id },
+      u.dept2.token,
+    );
     expect(after.errors?.[0]?.extensions?.code).toBe('NOT_FOUND');
   });
 
@@ -120,7 +160,12 @@ describe('the closed loop', () => {
     const u = world.users;
     let c = await reportIn(server, world);
     c = ok(await act(server, u.commander, 'FILE', c.id, c.version));
-    for (const extra of [{}, { dept: '999999999' }, { assignee: String(u.dept1.id) }, { assignee: String(u.workerB.id) }]) {
+    for (const extra of [
+      {},
+      { dept: '999999999' },
+      { assignee: String(u.dept1.id) },
+      { assignee: String(u.workerB.id) },
+    ]) {
       const r = await act(server, u.commander, 'DISPATCH', c.id, c.version, extra);
       expect(r.code, JSON.stringify(extra)).toBe('BAD_USER_INPUT');
     }
@@ -134,19 +179,28 @@ describe('rejection', () => {
     const first = await reportIn(server, world);
     const repeat = await reportIn(server, world, { offset: { lon: 0.0001, lat: 0 } });
     const inB = await reportIn(server, world, { district: 'B' });
-    expect((await act(server, u.commander, 'REJECT', repeat.id, 1, { reason: 'DUPLICATE' })).code).toBe('BAD_USER_INPUT');
-    expect((await act(server, u.commander, 'REJECT', repeat.id, 1, { reason: 'DUPLICATE', dup: repeat.id })).code).toBe(
+    expect((await act(server, u.commander, 'REJECT', repeat.id, 1, { reason: 'DUPLICATE' })).code).toBe(
       'BAD_USER_INPUT',
     );
-    expect((await act(server, u.commander, 'REJECT', repeat.id, 1, { reason: 'INVALID', dup: first.id })).code).toBe(
-      'BAD_USER_INPUT',
-    );
+    expect(
+      (await act(server, u.commander, 'REJECT', repeat.id, 1, { reason: 'DUPLICATE', dup: repeat.id })).code,
+    ).toBe('BAD_USER_INPUT');
+    expect(
+      (await act(server, u.commander, 'REJECT', repeat.id, 1, { reason: 'INVALID', dup: first.id })).code,
+    ).toBe('BAD_USER_INPUT');
     // District A's commander cannot point at a case of district B.
-    expect((await act(server, u.commanderA, 'REJECT', repeat.id, 1, { reason: 'DUPLICATE', dup: inB.id })).code).toBe(
-      'BAD_USER_INPUT',
+    expect(
+      (await act(server, u.commanderA, 'REJECT', repeat.id, 1, { reason: 'DUPLICATE', dup: inB.id })).code,
+    ).toBe('BAD_USER_INPUT');
+    const c = ok(
+      await act(server, u.commanderA, 'REJECT', repeat.id, 1, { reason: 'DUPLICATE', dup: first.id }),
     );
-    const c = ok(await act(server, u.commanderA, 'REJECT', repeat.id, 1, { reason: 'DUPLICATE', dup: first.id }));
-    expect(c).toMatchObject({ status: 'REJECTED', version: 2, rejectReason: 'DUPLICATE', duplicateOf: { id: first.id } });
+    expect(c).toMatchObject({
+      status: 'REJECTED',
+      version: 2,
+      rejectReason: 'DUPLICATE',
+      duplicateOf: { id: first.id },
+    });
     expect(c.events.at(-1)).toMatchObject({ action: 'REJECT', fromStatus: 'REPORTED', toStatus: 'REJECTED' });
   });
 });
@@ -186,7 +240,9 @@ describe('the trail', () => {
   test('case events cannot be updated or deleted, even through the API server’s own database', async () => {
     const c = await reportIn(server, world);
     const db = server.app.services.db;
-    await expect(db.execute(sql`UPDATE case_events SET note = 'changed' WHERE case_id = ${Number(c.id)}`)).rejects.toThrow();
+    await expect(
+      db.execute(sql`UPDATE case_events SET note = 'changed' WHERE case_id = ${Number(c.id)}`),
+    ).rejects.toThrow();
     await expect(db.execute(sql`DELETE FROM case_events WHERE case_id = ${Number(c.id)}`)).rejects.toThrow();
     expect(await trailOf(database.db, c.id)).toMatchObject({ events: 1 });
   });
