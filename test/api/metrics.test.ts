@@ -130,29 +130,58 @@ describe('/metrics', () => {
   });
 
   it('counts case events from the notifications the workflow sends on commit', async () => {
-    const before = await scrape();
     const count = (s: { samples: Sample[] }, name: string, action?: string) =>
       s.samples.find((x) => x.name === name && (!action || x.labels.action === action))?.value ?? 0;
-    // What the workflow notifies after a committed report and a dispatch.
-    await database.db.execute(
-      sql`SELECT pg_notify('citygrid_case', ${JSON.stringify({ caseId: 1, action: 'REPORT', version: 1 })})`,
+    const before = await scrape();
+    // A citizen's report through Open311, then the commander files it.
+    const [cell] = await rows<{ lon: number; lat: number; category: string }>(
+      database.db,
+      sql`SELECT ST_X(ST_PointOnSurface(g.geom))::float8 AS lon, ST_Y(ST_PointOnSurface(g.geom))::float8 AS lat,
+                 (SELECT code FROM categories WHERE active ORDER BY code LIMIT 1) AS category
+          FROM grid_cells g ORDER BY g.id LIMIT 1`,
     );
-    await database.db.execute(
-      sql`SELECT pg_notify('citygrid_case', ${JSON.stringify({ caseId: 1, action: 'DISPATCH', version: 3 })})`,
+    const posted = await fetch(`${server.url}/open311/v2/requests.json`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({
+        api_key: 'citygrid-demo',
+        service_code: cell!.category,
+        lat: String(cell!.lat),
+        long: String(cell!.lon),
+        description: 'counted',
+      }),
+    });
+    const [{ service_request_id: code }] = (await posted.json()) as [{ service_request_id: string }];
+    const [c] = await rows<{ id: number }>(
+      database.db,
+      sql`SELECT id::int AS id FROM cases WHERE code = ${code}`,
     );
+    const commander = await server.login('commander');
+    const filed = await server.graphql(
+      'mutation($id: ID!) { fileCase(id: $id, expectedVersion: 1) { status } }',
+      {
+        id: String(c!.id),
+      },
+      commander,
+    );
+    expect(filed.errors).toBeUndefined();
+
     let after = before;
     for (
       let i = 0;
       i < 50 &&
-      count(after, 'citygrid_case_events_total', 'DISPATCH') ===
-        count(before, 'citygrid_case_events_total', 'DISPATCH');
+      count(after, 'citygrid_case_events_total', 'FILE') ===
+        count(before, 'citygrid_case_events_total', 'FILE');
       i++
     ) {
       await new Promise((r) => setTimeout(r, 100));
       after = await scrape();
     }
-    expect(count(after, 'citygrid_case_events_total', 'DISPATCH')).toBe(
-      count(before, 'citygrid_case_events_total', 'DISPATCH') + 1,
+    expect(count(after, 'citygrid_case_events_total', 'FILE')).toBe(
+      count(before, 'citygrid_case_events_total', 'FILE') + 1,
+    );
+    expect(count(after, 'citygrid_case_events_total', 'REPORT')).toBe(
+      count(before, 'citygrid_case_events_total', 'REPORT') + 1,
     );
     expect(count(after, 'citygrid_cases_reported_total')).toBe(
       count(before, 'citygrid_cases_reported_total') + 1,

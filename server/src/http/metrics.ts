@@ -17,9 +17,6 @@ import type { Plugin } from 'graphql-yoga';
 import type { Logger } from 'pino';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 
-/** Channel the workflow notifies on after each committed case change. */
-export const CASE_CHANNEL = 'citygrid_case';
-
 const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 const KNOWN_ACTIONS = [
   'REPORT',
