@@ -8,6 +8,8 @@ export { adminActor, readSensorCsv, registerSensors } from './domain/admin/regis
 export { splitCommunity } from './domain/admin/split-grid';
 export { createUser } from './domain/admin/users';
 export type { Actor } from './domain/auth/actor';
+/** For the test that the likely-duplicate query uses its geography index. */
+export { explainPossibleDuplicates } from './domain/cases/duplicates';
 export * from './domain/errors';
 export {
   bd09ToWgs84,

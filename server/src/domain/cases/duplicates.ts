@@ -2,7 +2,7 @@
  * Likely duplicates (疑似重复): open cases of the same category near a case, reported within a few
  * days of it, nearest first — shown on report so a commander can reject the repeat as DUPLICATE.
  */
-import type { Executor } from '@citygrid/db';
+import { type Executor, rows } from '@citygrid/db';
 import { cases } from '@citygrid/db/schema';
 import { and, asc, ne, notInArray, type SQL, sql } from 'drizzle-orm';
 import type { Actor } from '../auth/actor';
@@ -26,18 +26,15 @@ export function nearCondition(
   };
 }
 
-/** Open cases like `subject` that `viewer` may see, nearest first (at most MAX_DUPLICATES). */
-export async function possibleDuplicates(
-  db: Executor,
-  viewer: Actor,
-  subject: Pick<CaseRow, 'id' | 'categoryId' | 'location' | 'reportedAt'>,
-): Promise<CaseRow[]> {
+type Subject = Pick<CaseRow, 'id' | 'categoryId' | 'location' | 'reportedAt'>;
+
+async function duplicatesQuery(db: Executor, viewer: Actor, subject: Subject) {
   const settings = await loadWorkflowSettings(db);
   const { near, distance } = nearCondition(subject.location, settings.duplicateRadiusM);
   const windowMs = settings.duplicateWindowDays * 86_400_000;
   const from = new Date(subject.reportedAt.getTime() - windowMs).toISOString();
   const to = new Date(subject.reportedAt.getTime() + windowMs).toISOString();
-  return (await db
+  return db
     .select(caseColumns)
     .from(cases)
     .where(
@@ -51,5 +48,21 @@ export async function possibleDuplicates(
       ),
     )
     .orderBy(asc(distance), asc(cases.id))
-    .limit(MAX_DUPLICATES)) as CaseRow[];
+    .limit(MAX_DUPLICATES);
+}
+
+/** Open cases like `subject` that `viewer` may see, nearest first (at most MAX_DUPLICATES). */
+export async function possibleDuplicates(db: Executor, viewer: Actor, subject: Subject): Promise<CaseRow[]> {
+  return (await duplicatesQuery(db, viewer, subject)) as CaseRow[];
+}
+
+/** The plan of that very query (`EXPLAIN`, text lines), for the test that it uses the geography index. */
+export async function explainPossibleDuplicates(
+  db: Executor,
+  viewer: Actor,
+  subject: Subject,
+): Promise<string[]> {
+  const query = await duplicatesQuery(db, viewer, subject);
+  const plan = await rows<{ 'QUERY PLAN': string }>(db, sql`EXPLAIN ${query}`);
+  return plan.map((r) => r['QUERY PLAN']);
 }
