@@ -16,6 +16,7 @@ import type { DefinitionNode, DocumentNode } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import type { Logger } from 'pino';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { CASE_CHANNEL } from '../domain/cases/notify';
 
 const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 const KNOWN_ACTIONS = [
@@ -174,7 +175,7 @@ export function createServerMetrics(options: ServerMetricsOptions): ServerMetric
   const handler: RequestHandler = async (_req, res) => {
     try {
       const texts = await Promise.all([registry, ...others].map((r) => r.metrics()));
-      res.type(registry.contentType).send(texts.map((t) => t.trimEnd()).join('\n\n') + '\n');
+      res.type(registry.contentType).send(`${texts.map((t) => t.trimEnd()).join('\n\n')}\n`);
     } catch (err) {
       log.error({ err }, 'metrics scrape failed');
       res.status(500).type('text/plain').send('metrics unavailable\n');
