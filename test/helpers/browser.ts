@@ -78,6 +78,9 @@ export async function launchBrowser(): Promise<BrowserSession> {
         locale: 'zh-CN',
         timezoneId: 'Asia/Shanghai',
       });
+      // A busy two-core machine can keep the page's main thread occupied (map tiles, WebGL on the
+      // CPU) well past Playwright's default 30 s for a click.
+      context.setDefaultTimeout(90_000);
       const requests: Request[] = [];
       context.on('request', (request) => requests.push(request));
       return { context, requests };
