@@ -29,15 +29,29 @@ function showLogin(notice?: string): void {
       try {
         session = await login(request, username, password);
       } catch (error) {
-        const wrongCredentials =
-          error instanceof GraphQLRequestError &&
-          ['UNAUTHENTICATED', 'BAD_USER_INPUT', 'FORBIDDEN'].includes(error.code);
-        throw new Error(wrongCredentials ? t('login.failed') : t('login.unreachable'));
+        throw new Error(loginFailureMessage(error));
       }
       saveSession(session);
       showCommandCenter(session);
     },
   });
+}
+
+/** What the sign-in form says when sign-in fails. */
+function loginFailureMessage(error: unknown): string {
+  if (!(error instanceof GraphQLRequestError)) return t('login.serverError');
+  switch (error.code) {
+    case 'UNAUTHENTICATED':
+    case 'BAD_USER_INPUT':
+    case 'FORBIDDEN':
+      return t('login.failed');
+    case 'RATE_LIMITED':
+      return t('login.rateLimited');
+    case 'NETWORK_ERROR':
+      return t('login.unreachable');
+    default:
+      return t('login.serverError');
+  }
 }
 
 function showCommandCenter(session: Session): void {
