@@ -7,7 +7,6 @@
  * `gridId`, `regionId`, `bbox=minLon,minLat,maxLon,maxLat`, `reportedAfter`, `reportedBefore`
  * (ISO-8601), `overdue=true|false`.
  */
-import { once } from 'node:events';
 import type { Database } from '@citygrid/db';
 import type { CaseStatus } from '@citygrid/db/schema';
 import express, { type Request, type Response, type Router } from 'express';
@@ -105,9 +104,16 @@ export function exportRouter(options: ExportOptions): Router {
 /** Writes with backpressure: waits for `drain` when the socket's buffer is full. */
 async function write(res: Response, chunk: string): Promise<void> {
   if (res.destroyed) return;
-  if (!res.write(chunk)) {
-    await Promise.race([once(res, 'drain'), once(res, 'close')]);
-  }
+  if (res.write(chunk)) return;
+  await new Promise<void>((resolve) => {
+    const done = () => {
+      res.off('drain', done);
+      res.off('close', done);
+      resolve();
+    };
+    res.on('drain', done);
+    res.on('close', done);
+  });
 }
 
 async function authenticate(req: Request, tokens: TokenIssuer): Promise<Actor> {

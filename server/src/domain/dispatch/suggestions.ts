@@ -10,8 +10,9 @@
 import { type Executor, rows } from '@citygrid/db';
 import { sql } from 'drizzle-orm';
 import type { Actor } from '../auth/actor';
-import { getCase } from '../cases/queries';
-import { BadUserInput, Forbidden } from '../errors';
+import { inScope, scopeOf } from '../auth/scope';
+import { parseId } from '../cases/queries';
+import { BadUserInput, Forbidden, NotFound } from '../errors';
 
 export const SUGGESTION_REASONS = [
   /** The nearest candidate by distance. */
@@ -74,24 +75,51 @@ export async function dispatchSuggestions(
   if (!Number.isInteger(limit) || limit < 1 || limit > MAX_SUGGESTIONS) {
     throw new BadUserInput(`limit must be between 1 and ${MAX_SUGGESTIONS}`, { field: 'limit' });
   }
-  const c = await getCase(db, actor, caseId);
+  const c = await caseForDispatch(db, actor, caseId);
   const workers = await rankedWorkers(db, c, limit);
-  const departments = await categoryDepartments(db, c.categoryId);
-  return [...workers, ...departments];
+  return c.departmentId === null ? workers : [...workers, departmentSuggestion(c)];
 }
 
-async function rankedWorkers(
-  db: Executor,
-  c: {
-    location: { lon: number; lat: number };
-    gridCellId: number;
-    cityId: number;
-    districtId: number;
-    streetId: number;
-    communityId: number;
-  },
-  limit: number,
-): Promise<DispatchSuggestion[]> {
+interface CaseForDispatch {
+  location: { lon: number; lat: number };
+  gridCellId: number;
+  cityId: number;
+  districtId: number;
+  streetId: number;
+  communityId: number;
+  /** The category's default department, its name and open workload. */
+  departmentId: number | null;
+  departmentOpenCases: number;
+}
+
+/** The case (inside the actor's scope, else NOT_FOUND) with its category's department, in one read. */
+async function caseForDispatch(db: Executor, actor: Actor, rawId: unknown): Promise<CaseForDispatch> {
+  const id = parseId(rawId);
+  const scope = await scopeOf(db, actor);
+  const [row] = await rows<CaseForDispatch & { lon: number; lat: number }>(
+    db,
+    sql`SELECT ST_X(c.location) AS lon, ST_Y(c.location) AS lat, c.grid_cell_id::int AS "gridCellId",
+               c.city_id::int AS "cityId", c.district_id::int AS "districtId", c.street_id::int AS "streetId",
+               c.community_id::int AS "communityId", cat.default_department_id::int AS "departmentId",
+               CASE WHEN cat.default_department_id IS NULL THEN 0 ELSE
+                 (SELECT count(*) FROM cases o
+                   WHERE o.department_id = cat.default_department_id AND o.status IN ('DISPATCHED', 'IN_PROGRESS'))
+               END::int AS "departmentOpenCases"
+        FROM cases c JOIN categories cat ON cat.id = c.category_id
+        WHERE c.id = ${id}::bigint AND ${inScope(scope, caseScope)}`,
+  );
+  if (!row) throw new NotFound(`case ${id} not found`);
+  return { ...row, location: { lon: row.lon, lat: row.lat } };
+}
+
+const caseScope = {
+  cityId: sql`c.city_id`,
+  districtId: sql`c.district_id`,
+  streetId: sql`c.street_id`,
+  communityId: sql`c.community_id`,
+};
+
+async function rankedWorkers(db: Executor, c: CaseForDispatch, limit: number): Promise<DispatchSuggestion[]> {
   const point = sql`ST_SetSRID(ST_MakePoint(${c.location.lon}::float8, ${c.location.lat}::float8), 4326)`;
   // A worker may act on the case when their scope region is the case's city, district, street or community.
   const inCaseScope = sql`u.region_id IN (${c.cityId}::bigint, ${c.districtId}::bigint, ${c.streetId}::bigint, ${c.communityId}::bigint)`;
@@ -99,7 +127,7 @@ async function rankedWorkers(
     db,
     sql`WITH near AS (
           -- KNN on worker_positions_on_duty_gist (the partial index's predicate is on_duty).
-          SELECT p.user_id, p.location
+          SELECT p.user_id, p.location, u.department_id
           FROM worker_positions p
           JOIN users u ON u.id = p.user_id
           WHERE p.on_duty AND u.active AND u.role = 'WORKER' AND ${inCaseScope}
@@ -108,7 +136,7 @@ async function rankedWorkers(
         ),
         cell AS (
           -- The cell's own workers, on duty, however far they are.
-          SELECT p.user_id, p.location
+          SELECT p.user_id, p.location, u.department_id
           FROM grid_cell_workers g
           JOIN worker_positions p ON p.user_id = g.user_id AND p.on_duty
           JOIN users u ON u.id = p.user_id
@@ -116,13 +144,13 @@ async function rankedWorkers(
         ),
         candidates AS (SELECT * FROM near UNION SELECT * FROM cell)
         SELECT k.user_id::int AS "workerId",
-               u.department_id::int AS "departmentId",
+               k.department_id::int AS "departmentId",
                ST_Distance(k.location::geography, ${point}::geography) AS meters,
                (SELECT count(*) FROM cases o
                  WHERE o.assignee_id = k.user_id AND o.status IN ('DISPATCHED', 'IN_PROGRESS'))::int AS "openCases",
                EXISTS (SELECT 1 FROM grid_cell_workers g
                         WHERE g.user_id = k.user_id AND g.grid_cell_id = ${c.gridCellId}::bigint) AS "gridWorker"
-        FROM candidates k JOIN users u ON u.id = k.user_id`,
+        FROM candidates k`,
   );
   if (candidates.length === 0) return [];
   const nearest = Math.min(...candidates.map((w) => w.meters));
@@ -157,24 +185,17 @@ async function rankedWorkers(
     });
 }
 
-async function categoryDepartments(db: Executor, categoryId: number): Promise<DispatchSuggestion[]> {
-  const found = await rows<{ id: number; name: string; openCases: number }>(
-    db,
-    sql`SELECT d.id::int AS id, d.name,
-               (SELECT count(*) FROM cases o
-                 WHERE o.department_id = d.id AND o.status IN ('DISPATCHED', 'IN_PROGRESS'))::int AS "openCases"
-        FROM categories cat JOIN departments d ON d.id = cat.default_department_id
-        WHERE cat.id = ${categoryId}::bigint`,
-  );
-  return found.map((d) => ({
-    kind: 'DEPARTMENT' as const,
+function departmentSuggestion(c: CaseForDispatch): DispatchSuggestion {
+  const open = c.departmentOpenCases;
+  return {
+    kind: 'DEPARTMENT',
     workerId: null,
-    departmentId: d.id,
+    departmentId: c.departmentId,
     distanceMeters: null,
-    openCases: d.openCases,
+    openCases: open,
     // A department spreads its load over its crews: 50 open cases halve its score.
-    score: 1 / (1 + d.openCases / 50),
+    score: 1 / (1 + open / 50),
     reasons: ['CATEGORY_DEPARTMENT'],
-    explanation: `handles this category; ${d.openCases} open case${d.openCases === 1 ? '' : 's'}`,
-  }));
+    explanation: `handles this category; ${open} open case${open === 1 ? '' : 's'}`,
+  };
 }
