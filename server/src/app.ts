@@ -14,6 +14,7 @@ import { createContext, type GraphQLContext, type Services } from './graphql/con
 import { createMaskError } from './graphql/errors';
 import { schema } from './graphql/schema';
 import { exportRouter } from './http/export';
+import { fieldAppRouter } from './http/field';
 import { databaseCheck, healthRouter, type ReadinessCheck } from './http/health';
 import { createServerMetrics } from './http/metrics';
 import { open311Router } from './http/open311/router';
@@ -118,6 +119,8 @@ export async function buildApp({
       bodyLimitBytes: Math.min(config.bodyLimitBytes, 256 * 1024),
     }),
   );
+  const field = fieldAppRouter(config.clientDist);
+  if (field) app.use(field);
   const web = webAppRouter(config.clientDist);
   if (web) app.use(web);
   else logger.info({ clientDist: config.clientDist }, 'no built web app found; serving the API only');

@@ -13,5 +13,6 @@ import './admin';
 import './evaluation';
 import './dispatch';
 import './position';
+import './field';
 
 export const schema = builder.toSchema({ sortSchema: true });
