@@ -28,6 +28,8 @@ const schema = z.object({
   INGEST_MAX_UNACKED: z.coerce.number().int().min(1).max(1_000_000).default(10_000),
   /** Use the broker's shared subscription (off for brokers without `$share`, e.g. the embedded one). */
   INGEST_SHARED: flag,
+  /** A standalone worker prints `STATS {json}` lines on stdout this often (0: never); for tests. */
+  INGEST_PRINT_STATS_MS: z.coerce.number().int().min(0).default(0),
   /** Connections of a standalone worker's pool. */
   INGEST_DB_POOL: z.coerce.number().int().min(1).max(32).default(4),
   READINGS_RETENTION_DAYS: z.coerce.number().int().min(1).default(30),

@@ -37,13 +37,22 @@ const ingester = new Ingester({
 await ingester.start();
 const stopMaintenance = startMaintenance({ database, logger, retentionDays: config.READINGS_RETENTION_DAYS });
 logger.info({ shared: config.INGEST_SHARED, clientId: config.INGEST_CLIENT_ID }, 'ingest worker ready');
-// For supervisors and tests: one line on stdout once subscribed.
+// For supervisors and tests: one line on stdout once subscribed, and progress if asked.
 process.stdout.write('READY\n');
+const printer =
+  config.INGEST_PRINT_STATS_MS > 0
+    ? setInterval(
+        () =>
+          process.stdout.write(`STATS ${JSON.stringify({ ...ingester.stats, pending: ingester.pending })}\n`),
+        config.INGEST_PRINT_STATS_MS,
+      )
+    : undefined;
 
 let stopping = false;
 const stop = async () => {
   if (stopping) return;
   stopping = true;
+  if (printer) clearInterval(printer);
   await ingester.close();
   await stopMaintenance();
   await database.close();

@@ -1,13 +1,17 @@
 /** Alarms raised by the telemetry pipeline: the scoped list, acknowledging, and their rule and case. */
+import { Repeater } from 'graphql-yoga';
 import {
   type AlarmRuleView,
   type AlarmView,
   acknowledgeAlarm,
+  alarmById,
   alarmRulesByIds,
   listAlarms,
 } from '../../domain/alarms/alarms';
+import { type Scope, scopeOf } from '../../domain/auth/scope';
 import { getCase, parseId } from '../../domain/cases/queries';
-import { NotFound } from '../../domain/errors';
+import { BadUserInput, NotFound } from '../../domain/errors';
+import { regionsByIds } from '../../domain/reference/regions';
 import { getSensor } from '../../domain/sensors/sensors';
 import { builder } from '../builder';
 import { actorOf } from '../context';
@@ -147,5 +151,56 @@ builder.mutationField('acknowledgeAlarm', (t) =>
     authScopes: { loggedIn: true },
     args: { id: t.arg.id({ required: true }) },
     resolve: (_root, args, ctx) => acknowledgeAlarm(ctx.db, actorOf(ctx), parseId(args.id)),
+  }),
+);
+
+/** Channel the ingest side (raise, clear) and acknowledgeAlarm notify on, after commit. */
+const ALARM_CHANNEL = 'citygrid_alarm';
+
+function alarmInScope(scope: Scope, a: AlarmView): boolean {
+  if (scope.level === 'CITY') return a.cityId === scope.regionId;
+  if (scope.level === 'DISTRICT') return a.districtId === scope.regionId;
+  if (scope.level === 'STREET') return a.streetId === scope.regionId;
+  return false;
+}
+
+builder.subscriptionField('alarmChanged', (t) =>
+  t.field({
+    type: AlarmRef,
+    description:
+      'The alarm, each time one inside your scope (and inside `regionId`, when given) is raised, acknowledged or cleared.',
+    authScopes: { loggedIn: true },
+    args: { regionId: t.arg.id({ required: false }) },
+    subscribe: async (_root, args, ctx) => {
+      const actor = actorOf(ctx);
+      const scope = await scopeOf(ctx.db, actor);
+      let region: Scope | undefined;
+      if (args.regionId != null) {
+        const regionId = parseId(args.regionId, 'regionId');
+        const [found] = await regionsByIds(ctx.db, [regionId]);
+        if (!found) throw new BadUserInput(`unknown region ${regionId}`, { field: 'regionId' });
+        region = { level: found.level, regionId };
+      }
+      return new Repeater<AlarmView>(async (push, stop) => {
+        // database.listen multiplexes every subscription onto the process's one LISTEN connection.
+        const unlisten = await ctx.database.listen(ALARM_CHANNEL, (payload) => {
+          let id: number | undefined;
+          try {
+            id = (JSON.parse(payload) as { id?: number }).id;
+          } catch {
+            return;
+          }
+          if (typeof id !== 'number') return;
+          void alarmById(ctx.db, id)
+            .then((a) => {
+              if (a && alarmInScope(scope, a) && (!region || alarmInScope(region, a))) return push(a);
+            })
+            .catch(() => {});
+        });
+        await stop;
+        await unlisten();
+      });
+    },
+    resolve: (alarm) => alarm,
   }),
 );
