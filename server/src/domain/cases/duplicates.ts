@@ -34,7 +34,8 @@ async function duplicatesQuery(db: Executor, viewer: Actor, subject: Subject) {
   const windowMs = settings.duplicateWindowDays * 86_400_000;
   const from = new Date(subject.reportedAt.getTime() - windowMs).toISOString();
   const to = new Date(subject.reportedAt.getTime() + windowMs).toISOString();
-  return db
+  // Wrapped: a query builder is thenable, and an async function's result would run it.
+  const query = db
     .select(caseColumns)
     .from(cases)
     .where(
@@ -49,11 +50,13 @@ async function duplicatesQuery(db: Executor, viewer: Actor, subject: Subject) {
     )
     .orderBy(asc(distance), asc(cases.id))
     .limit(MAX_DUPLICATES);
+  return { query };
 }
 
 /** Open cases like `subject` that `viewer` may see, nearest first (at most MAX_DUPLICATES). */
 export async function possibleDuplicates(db: Executor, viewer: Actor, subject: Subject): Promise<CaseRow[]> {
-  return (await duplicatesQuery(db, viewer, subject)) as CaseRow[];
+  const { query } = await duplicatesQuery(db, viewer, subject);
+  return (await query) as CaseRow[];
 }
 
 /** The plan of that very query (`EXPLAIN`, text lines), for the test that it uses the geography index. */
@@ -62,7 +65,7 @@ export async function explainPossibleDuplicates(
   viewer: Actor,
   subject: Subject,
 ): Promise<string[]> {
-  const query = await duplicatesQuery(db, viewer, subject);
+  const { query } = await duplicatesQuery(db, viewer, subject);
   const plan = await rows<{ 'QUERY PLAN': string }>(db, sql`EXPLAIN ${query}`);
   return plan.map((r) => r['QUERY PLAN']);
 }
