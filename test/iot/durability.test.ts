@@ -300,5 +300,5 @@ describe('a worker killed mid-batch', () => {
     expect(stored).toBe(acked);
     for (const d of devices) await d.client.endAsync();
     await broker.close();
-  }, 240_000);
+  }, 420_000);
 });
