@@ -1,8 +1,10 @@
 /**
  * The place hierarchy of the demo city, built top-down in PostGIS: a city outline, then for each
- * level a Voronoi diagram of seeded points clipped to the parent, then grid cells cut from a
- * lattice laid over each community. Children are cut from their parent, so they tile it with no
- * gaps or overlaps (up to floating-point noise on shared edges).
+ * level a Voronoi diagram of seeded points clipped to the parent, then a lattice of near-square
+ * grid cells over each community. Clipping each piece separately would leave float slivers between
+ * neighbours, so all dividing lines of all levels are finally noded together on one precision grid
+ * and polygonized; cells are unions of those faces, and every region is rebuilt as the union of its
+ * cells. Neighbours therefore share edges vertex for vertex: no gaps, no overlaps, exactly.
  */
 import { sql } from 'drizzle-orm';
 import { type Executor, rows } from '../src/client';
@@ -19,6 +21,14 @@ const MIN_CELL_M = 140;
 const MAX_CELL_M = 500;
 /** Lattice pieces smaller than this share of a full square merge into a neighbour. */
 const SLIVER_SHARE = 0.3;
+/**
+ * Every boundary is noded once, snapped to this grid (degrees, ~0.1 mm), so neighbouring cells and
+ * regions share exactly the same vertices: no float slivers between them, and overlays on them
+ * never need GEOS's exception-driven fallbacks (which the wasm build of the embedded mode lacks).
+ */
+const GRID = 1e-9;
+/** Dividing lines reach this far (degrees, ~1 m) past the area they divide, so noding cuts them cleanly. */
+const OVERHANG = 1e-5;
 
 export interface PlaceSummary {
   cityId: number;
@@ -30,6 +40,8 @@ export async function seedPlaces(db: Executor, rng: Rng): Promise<PlaceSummary> 
   // The planner's estimates for set-returning PostGIS functions are huge, so real Postgres would
   // spend seconds JIT-compiling these one-off statements.
   await db.execute(sql`SET LOCAL jit = off`);
+  // Every dividing line of every level, noded together at the end (see insertGridCells).
+  await db.execute(sql`CREATE TEMP TABLE seed_linework (geom geometry) ON COMMIT DROP`);
   const outline = cityOutline(rng);
   const [city] = await rows<{ id: number }>(
     db,
@@ -39,6 +51,9 @@ export async function seedPlaces(db: Executor, rng: Rng): Promise<PlaceSummary> 
         RETURNING id::int AS id`,
   );
   if (!city) throw new Error('seedPlaces: city insert returned nothing');
+  await db.execute(
+    sql`INSERT INTO seed_linework SELECT ST_Boundary(geom) FROM regions WHERE id = ${city.id}`,
+  );
 
   const districtSeeds: Seed[] = DISTRICTS.map((d, i) => ({
     parentId: city.id,
@@ -95,6 +110,9 @@ export async function seedPlaces(db: Executor, rng: Rng): Promise<PlaceSummary> 
   }
   await insertVoronoiChildren(db, 'COMMUNITY', communitySeeds);
 
+  const gridCells = await insertGridCells(db);
+  await rebuildRegionsFromCells(db);
+
   // Every region carries the ids of its ancestors and of itself at its own level.
   await db.execute(sql`
     UPDATE regions SET
@@ -103,7 +121,6 @@ export async function seedPlaces(db: Executor, rng: Rng): Promise<PlaceSummary> 
       street_id = CASE WHEN level = 'STREET' THEN id ELSE street_id END
     WHERE level IN ('CITY', 'DISTRICT', 'STREET')`);
 
-  const gridCells = await insertGridCells(db);
   const [count] = await rows<{ n: number }>(db, sql`SELECT count(*)::int AS n FROM regions`);
   return { cityId: city.id, regions: count?.n ?? 0, gridCells };
 }
@@ -158,12 +175,25 @@ async function insertVoronoiChildren(
     FROM children
     WHERE NOT ST_IsEmpty(geom)
     ORDER BY ord`);
+  // The same diagram's edges, for the final noding: clipped a little past the parent so they
+  // cross its boundary, not run along or stop short of it.
+  await db.execute(sql`
+    WITH seeds AS (
+      SELECT s.*, ST_SetSRID(ST_MakePoint(s.lon, s.lat), 4326) AS pt
+      FROM json_to_recordset(${JSON.stringify(seeds)}::json) AS s("parentId" bigint, ord int, lon float8, lat float8)
+    )
+    INSERT INTO seed_linework
+    SELECT ST_Intersection(ST_VoronoiLines(ST_Collect(s.pt ORDER BY s.ord), 0, ST_Expand(p.geom, 0.05)),
+                           ST_Buffer(p.geom, ${OVERHANG}::float8))
+    FROM regions p JOIN seeds s ON s."parentId" = p.id
+    GROUP BY p.id, p.geom`);
 }
 
 /**
  * Grid cells: a lattice of near-square cells (edge sized so each community gets about
- * CELLS_PER_COMMUNITY) laid over each community and clipped to it. A clipped piece too small to be
- * a useful cell merges into the lattice neighbour it shares the longest edge with; multi-part
+ * CELLS_PER_COMMUNITY) over each community. The lattice lines and every Voronoi edge are noded
+ * together and polygonized; faces are grouped by community and lattice square. A piece too small
+ * to be a useful cell merges into the lattice neighbour it shares the longest edge with; multi-part
  * results are split so every cell is one Polygon. Codes number cells north to south, west to east.
  */
 async function insertGridCells(db: Executor): Promise<number> {
@@ -182,22 +212,42 @@ async function insertGridCells(db: Executor): Promise<number> {
       SELECT c.*, edge_m / (111320 * cos(radians((y0 + y1) / 2))) AS dx, edge_m / 110574.0 AS dy
       FROM communities c
     ),
-    squares AS (
-      SELECT l.id AS community_id, i, j, l.dx * l.dy AS full_area,
-             ST_MakeEnvelope(l.x0 + i * l.dx, l.y0 + j * l.dy, l.x0 + (i + 1) * l.dx, l.y0 + (j + 1) * l.dy, 4326) AS sq
-      FROM lattices l,
-           generate_series(0, ceil((l.x1 - l.x0) / l.dx)::int) AS i,
-           generate_series(0, ceil((l.y1 - l.y0) / l.dy)::int) AS j
+    lattice_lines AS (
+      SELECT ST_Intersection(
+               ST_SetSRID(ST_MakeLine(ST_MakePoint(l.x0 + i * l.dx, l.y0 - l.dy), ST_MakePoint(l.x0 + i * l.dx, l.y1 + l.dy)), 4326),
+               ST_Buffer(l.geom, ${OVERHANG}::float8)) AS g
+      FROM lattices l, generate_series(1, ceil((l.x1 - l.x0) / l.dx)::int) AS i
+      UNION ALL
+      SELECT ST_Intersection(
+               ST_SetSRID(ST_MakeLine(ST_MakePoint(l.x0 - l.dx, l.y0 + j * l.dy), ST_MakePoint(l.x1 + l.dx, l.y0 + j * l.dy)), 4326),
+               ST_Buffer(l.geom, ${OVERHANG}::float8))
+      FROM lattices l, generate_series(1, ceil((l.y1 - l.y0) / l.dy)::int) AS j
+    ),
+    -- All dividing lines of all levels noded at once on one precision grid, then polygonized:
+    -- faces that share an edge share it exactly. Overhangs are dangles and make no face.
+    linework AS (
+      SELECT ST_UnaryUnion(ST_Collect(g), ${GRID}::float8) AS g
+      FROM (SELECT geom AS g FROM seed_linework UNION ALL SELECT g FROM lattice_lines) x
+      WHERE NOT ST_IsEmpty(g)
+    ),
+    faces AS (
+      SELECT d.path[1] AS fid, d.geom AS g, ST_PointOnSurface(d.geom) AS p
+      FROM (SELECT ST_Polygonize(g) AS fc FROM linework) s, LATERAL ST_Dump(s.fc) AS d
+    ),
+    -- A face lies inside one community (and one lattice square of it); faces outside the city go.
+    labelled AS (
+      SELECT DISTINCT ON (f.fid) f.fid, l.id AS community_id, l.dx * l.dy AS full_area, f.g,
+             floor((ST_X(f.p) - l.x0) / l.dx)::int AS i, floor((ST_Y(f.p) - l.y0) / l.dy)::int AS j
+      FROM faces f JOIN lattices l ON ST_Intersects(l.geom, f.p)
+      ORDER BY f.fid, l.id
     ),
     pieces AS (
-      SELECT row_number() OVER (ORDER BY community_id, j, i, part) AS pid, community_id, i, j, full_area, g
+      SELECT row_number() OVER (ORDER BY community_id, j, i, d.path[1]) AS pid, community_id, i, j, full_area, d.geom AS g
       FROM (
-        SELECT s.community_id, s.i, s.j, s.full_area, d.path[1] AS part, d.geom AS g
-        FROM squares s
-        JOIN regions c ON c.id = s.community_id AND ST_Intersects(s.sq, c.geom),
-        LATERAL ST_Dump(ST_CollectionExtract(ST_Intersection(s.sq, c.geom), 3)) AS d
-      ) p
-      WHERE ST_Area(g) > 0
+        SELECT community_id, i, j, max(full_area) AS full_area, ST_UnaryUnion(ST_Collect(g), ${GRID}::float8) AS g
+        FROM labelled GROUP BY community_id, i, j
+      ) u, LATERAL ST_Dump(u.g) AS d
+      WHERE ST_Area(d.geom) > 0
     ),
     slivers AS (
       SELECT * FROM pieces WHERE ST_Area(g) < ${SLIVER_SHARE} * full_area
@@ -217,7 +267,7 @@ async function insertGridCells(db: Executor): Promise<number> {
     ),
     merged AS (
       SELECT coalesce(a.target, p.pid) AS cell_pid, p.community_id, max(p.full_area) AS full_area,
-             ST_UnaryUnion(ST_Collect(p.g)) AS g
+             ST_UnaryUnion(ST_Collect(p.g), ${GRID}::float8) AS g
       FROM pieces p LEFT JOIN adoption a ON a.pid = p.pid
       GROUP BY coalesce(a.target, p.pid), p.community_id
     ),
@@ -235,7 +285,8 @@ async function insertGridCells(db: Executor): Promise<number> {
       ORDER BY s.cell_pid, e.shared DESC, b.cell_pid
     ),
     merged2 AS (
-      SELECT coalesce(a.target, m.cell_pid) AS cell_pid, m.community_id, ST_UnaryUnion(ST_Collect(m.g)) AS g
+      SELECT coalesce(a.target, m.cell_pid) AS cell_pid, m.community_id,
+             ST_UnaryUnion(ST_Collect(m.g), ${GRID}::float8) AS g
       FROM merged m LEFT JOIN adoption2 a ON a.cell_pid = m.cell_pid
       GROUP BY coalesce(a.target, m.cell_pid), m.community_id
     ),
@@ -246,7 +297,7 @@ async function insertGridCells(db: Executor): Promise<number> {
                ORDER BY round(ST_Y(ST_PointOnSurface(d.geom))::numeric, 6) DESC,
                         round(ST_X(ST_PointOnSurface(d.geom))::numeric, 6), m.cell_pid, d.path[1]
              ) AS n
-      FROM merged2 m, LATERAL ST_Dump(ST_CollectionExtract(ST_MakeValid(m.g), 3)) AS d
+      FROM merged2 m, LATERAL ST_Dump(ST_CollectionExtract(m.g, 3)) AS d
       WHERE ST_Area(d.geom) > 0
     ),
     inserted AS (
@@ -260,6 +311,26 @@ async function insertGridCells(db: Executor): Promise<number> {
     SELECT count(*)::int AS n FROM inserted`,
   );
   return result[0]?.n ?? 0;
+}
+
+/**
+ * Replaces each region's outline by the union of its grid cells (then of its children), so every
+ * level is made of the same noded edges: regions, cells and their neighbours agree exactly.
+ */
+async function rebuildRegionsFromCells(db: Executor) {
+  await db.execute(sql`
+    UPDATE regions r SET geom = u.g
+    FROM (SELECT community_id AS id, ST_Multi(ST_Union(geom, ${GRID}::float8)) AS g FROM grid_cells GROUP BY community_id) u
+    WHERE r.id = u.id`);
+  for (const level of ['STREET', 'DISTRICT', 'CITY'] as const) {
+    await db.execute(sql`
+      UPDATE regions r SET geom = u.g
+      FROM (SELECT c.parent_id AS id, ST_Multi(ST_Union(c.geom, ${GRID}::float8)) AS g
+            FROM regions c JOIN regions p ON p.id = c.parent_id
+            WHERE p.level = ${level}::region_level GROUP BY c.parent_id) u
+      WHERE r.id = u.id`);
+  }
+  await db.execute(sql`UPDATE regions SET centroid = ST_PointOnSurface(geom)`);
 }
 
 interface Parent {

@@ -4,9 +4,11 @@
  * case history whose every trail is consistent, the sensor fleet, and determinism (same seed and
  * `now` on two fresh databases give the same rows).
  *
- * Geometry lives in SRID 4326, where edges are straight in lon/lat; tiling is therefore checked in
- * that plane (a geodesic `::geography` area reads a long straight edge as a great-circle arc and
- * would report metre-wide phantom slivers). Degree² convert to m² at the city's latitude.
+ * The seed nodes every boundary once on a fixed grid, so neighbours share edges exactly and the
+ * tiling checks are exact predicates (ST_CoveredBy, ST_Relate), not area tolerances. Areas are
+ * compared in the lon/lat plane of SRID 4326, where the edges are straight (a `::geography` area
+ * reads a long straight edge as a great-circle arc); degree² convert to m² at the city's latitude.
+ * Each geometric check counts rows and asserts the count, so an empty result cannot pass.
  */
 import { demoDeviceSecret, type Executor, hashSecret, rows, verifyPassword } from '@citygrid/db';
 import { DEFAULT_NOW, seedDemoCity } from '@citygrid/db/seed';
@@ -21,8 +23,8 @@ const db = database.db;
 
 /** m² per degree² at Tongren's latitude (27.72° N). */
 const M2_PER_DEG2 = 111_320 * Math.cos((27.72 * Math.PI) / 180) * 110_574;
-/** A centimetre square: far below any real cell (the smallest is thousands of m²), far above float noise. */
-const TOLERANCE_DEG2 = 0.01 / M2_PER_DEG2;
+/** A square millimetre: for sums of areas, which float addition rounds. */
+const TOLERANCE_DEG2 = 1e-6 / M2_PER_DEG2;
 
 const one = async <T>(query: ReturnType<typeof sql>): Promise<T> => {
   const [row] = await rows<T>(db, query);
@@ -222,29 +224,24 @@ describe('places', () => {
   });
 
   it('cuts every region into children that cover it exactly', async () => {
-    // Children inside their parent, not overlapping each other, whose areas add up to the parent's,
-    // are a partition of it (see the note on unions above the grid-cell checks).
-    const outside = await rows<{ code: string; area: number }>(
-      db,
-      sql`SELECT c.code, ST_Area(ST_Difference(c.geom, p.geom)) AS area
-          FROM regions c JOIN regions p ON p.id = c.parent_id
-          WHERE ST_Area(ST_Difference(c.geom, p.geom)) > ${TOLERANCE_DEG2}`,
+    const children = await one<{ n: number; outside: number }>(
+      sql`SELECT count(*)::int AS n, count(*) FILTER (WHERE NOT ST_CoveredBy(c.geom, p.geom))::int AS outside
+          FROM regions c JOIN regions p ON p.id = c.parent_id`,
     );
-    expect(outside).toEqual([]);
-    const overlapping = await rows<{ a: string; b: string }>(
-      db,
-      sql`SELECT a.code AS a, b.code AS b FROM regions a
-          JOIN regions b ON b.parent_id = a.parent_id AND a.id < b.id AND a.geom && b.geom
-          WHERE ST_Area(ST_Intersection(a.geom, b.geom)) > ${TOLERANCE_DEG2}`,
+    expect(children).toEqual({ n: expect.any(Number), outside: 0 });
+    expect(children.n).toBeGreaterThanOrEqual(90);
+    const siblings = await one<{ n: number; overlapping: number }>(
+      sql`SELECT count(*)::int AS n, count(*) FILTER (WHERE ST_Relate(a.geom, b.geom, '2********'))::int AS overlapping
+          FROM regions a JOIN regions b ON b.parent_id = a.parent_id AND a.id < b.id AND a.geom && b.geom`,
     );
-    expect(overlapping).toEqual([]);
-    const sums = await rows<{ code: string; parent: number; children: number }>(
-      db,
-      sql`SELECT p.code, ST_Area(p.geom) AS parent, sum(ST_Area(c.geom)) AS children
-          FROM regions p JOIN regions c ON c.parent_id = p.id GROUP BY p.id`,
+    expect(siblings.n).toBeGreaterThan(0);
+    expect(siblings.overlapping).toBe(0);
+    const parents = await one<{ n: number; unequal: number }>(
+      sql`SELECT count(*)::int AS n, count(*) FILTER (WHERE NOT ST_Equals(p.geom, u.g))::int AS unequal
+          FROM regions p JOIN LATERAL (SELECT ST_Union(c.geom) AS g FROM regions c WHERE c.parent_id = p.id) u ON true
+          WHERE p.level <> 'COMMUNITY'`,
     );
-    expect(sums.length).toBeGreaterThanOrEqual(25);
-    expect(sums.filter((r) => Math.abs(r.parent - r.children) > TOLERANCE_DEG2)).toEqual([]);
+    expect(parents).toEqual({ n: 25, unequal: 0 });
   });
 
   it('makes every grid cell a valid polygon in 4326 with its community, ancestors, code and area', async () => {
@@ -260,37 +257,33 @@ describe('places', () => {
     expect(problems).toEqual([]);
   });
 
-  // Tiling is proved without ST_Union: cells that do not overlap (next test), each inside its
-  // community, whose areas add up to the community's, cover it with no gap. (The embedded PostGIS
-  // also returns NULL for a union of a few hundred cells, so a union-based check could not run there.)
-  it('tiles every community with its grid cells: nothing outside, areas adding up', async () => {
-    const outside = await rows<{ code: string; area: number }>(
-      db,
-      sql`SELECT g.code, ST_Area(ST_Difference(g.geom, c.geom)) AS area
-          FROM grid_cells g JOIN regions c ON c.id = g.community_id
-          WHERE ST_Area(ST_Difference(g.geom, c.geom)) > ${TOLERANCE_DEG2}`,
+  it('tiles every community with its grid cells: each inside, together equal to it', async () => {
+    const cells = await one<{ n: number; outside: number }>(
+      sql`SELECT count(*)::int AS n, count(*) FILTER (WHERE NOT ST_CoveredBy(g.geom, c.geom))::int AS outside
+          FROM grid_cells g JOIN regions c ON c.id = g.community_id`,
     );
-    expect(outside).toEqual([]);
-    const communities = await rows<{ code: string; community: number; cells: number }>(
-      db,
-      sql`SELECT c.code, ST_Area(c.geom) AS community, coalesce(sum(ST_Area(g.geom)), 0) AS cells
-          FROM regions c LEFT JOIN grid_cells g ON g.community_id = c.id
-          WHERE c.level = 'COMMUNITY' GROUP BY c.id`,
+    expect(cells.n).toBeGreaterThanOrEqual(1000);
+    expect(cells.outside).toBe(0);
+    const communities = await one<{ n: number; unequal: number; areaMismatch: number }>(
+      sql`SELECT count(*)::int AS n, count(*) FILTER (WHERE u.g IS NULL OR NOT ST_Equals(c.geom, u.g))::int AS unequal,
+                 count(*) FILTER (WHERE abs(ST_Area(c.geom) - u.summed) > ${TOLERANCE_DEG2})::int AS "areaMismatch"
+          FROM regions c
+          JOIN LATERAL (SELECT ST_Union(g.geom) AS g, sum(ST_Area(g.geom)) AS summed
+                        FROM grid_cells g WHERE g.community_id = c.id) u ON true
+          WHERE c.level = 'COMMUNITY'`,
     );
-    expect(communities.length).toBeGreaterThanOrEqual(70);
-    expect(communities.filter((c) => Math.abs(c.community - c.cells) > TOLERANCE_DEG2)).toEqual([]);
+    expect(communities.n).toBeGreaterThanOrEqual(70);
+    expect(communities).toMatchObject({ unequal: 0, areaMismatch: 0 });
   });
 
   it('lets no two grid cells overlap', async () => {
-    // Pairs found through the GiST index; a shared edge intersects in a line, whose area is 0.
-    const overlaps = await rows<{ a: string; b: string; area: number }>(
-      db,
-      sql`SELECT a.code AS a, b.code AS b, ST_Area(ST_Intersection(a.geom, b.geom)) AS area
-          FROM grid_cells a JOIN grid_cells b ON a.id < b.id AND a.geom && b.geom AND ST_Intersects(a.geom, b.geom)
-          WHERE ST_Area(ST_Intersection(a.geom, b.geom)) > ${TOLERANCE_DEG2}`,
+    // Candidate pairs come through the GiST index; neighbours touch along edges, never inside.
+    const pairs = await one<{ n: number; overlapping: number }>(
+      sql`SELECT count(*)::int AS n, count(*) FILTER (WHERE ST_Relate(a.geom, b.geom, '2********'))::int AS overlapping
+          FROM grid_cells a JOIN grid_cells b ON a.id < b.id AND a.geom && b.geom AND ST_Intersects(a.geom, b.geom)`,
     );
-    expect(overlaps).toEqual([]);
-    // And the cells' areas add up to the city's.
+    expect(pairs.n).toBeGreaterThan(2000);
+    expect(pairs.overlapping).toBe(0);
     const totals = await one<{ cells: number; city: number }>(
       sql`SELECT (SELECT sum(ST_Area(geom)) FROM grid_cells) AS cells,
                  (SELECT ST_Area(geom) FROM regions WHERE level = 'CITY') AS city`,
@@ -299,13 +292,11 @@ describe('places', () => {
   });
 
   it('covers 109.15–109.23 E × 27.69–27.75 N with grid cells', async () => {
-    // With no overlaps, the cells' pieces inside the box add up to the box exactly when they cover it.
-    const box = sql`ST_MakeEnvelope(109.15, 27.69, 109.23, 27.75, 4326)`;
-    const { covered, area } = await one<{ covered: number; area: number }>(
-      sql`SELECT sum(ST_Area(ST_Intersection(geom, ${box}))) AS covered, ST_Area(${box}) AS area
-          FROM grid_cells WHERE geom && ${box}`,
+    const { covered } = await one<{ covered: boolean }>(
+      sql`SELECT ST_Covers(ST_Union(geom), ST_MakeEnvelope(109.15, 27.69, 109.23, 27.75, 4326)) AS covered
+          FROM grid_cells WHERE geom && ST_MakeEnvelope(109.15, 27.69, 109.23, 27.75, 4326)`,
     );
-    expect(Math.abs(area - covered)).toBeLessThan(TOLERANCE_DEG2);
+    expect(covered).toBe(true);
     // And point by point, edges of the box included: every point of a 41 × 31 lattice is in one
     // cell (none of these points falls on a cell edge, which would count two).
     const lattice = await rows<{ lon: number; lat: number; cells: number }>(
