@@ -259,9 +259,10 @@ export class Ingester {
 
   /** Commits what is buffered, acknowledges it, then disconnects. */
   async close(): Promise<void> {
+    // A batch that cannot commit now is given up unacknowledged: the broker redelivers it.
+    this.closed = true;
     this.flush();
     await this.writing;
-    this.closed = true;
     for (const w of this.waiting.splice(0)) w();
     await this.client?.endAsync();
   }
