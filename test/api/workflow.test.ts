@@ -4,16 +4,27 @@ import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { type TestDatabase, testDatabase } from '../helpers/db';
 import { startTestServer, type TestServer } from '../helpers/server';
+import { cellCentre, makeCategory, newKey } from './factories';
 import { act, type CaseView, makeWorld, reportIn, trailOf, type World } from './workflow-world';
 
 let database: TestDatabase;
 let server: TestServer;
 let world: World;
 
+/** Shanghai-local dates (YYYY-MM-DD), `days` after today there. */
+const localDate = (days: number, from = Date.now()) =>
+  new Date(from + 8 * 3_600_000 + days * 86_400_000).toISOString().slice(0, 10);
+const HOLIDAYS = [localDate(1), localDate(2), localDate(3)];
+
 beforeAll(async () => {
   database = await testDatabase();
   server = await startTestServer(database);
   world = await makeWorld(database.db, server);
+  // Before anything reads the calendar: the next three days are public holidays.
+  await database.db.execute(sql`
+    INSERT INTO calendar_days (day, name, is_workday)
+    SELECT d::date, 'test holiday', false FROM json_array_elements_text(${JSON.stringify(HOLIDAYS)}::json) AS d
+    ON CONFLICT (day) DO UPDATE SET is_workday = false`);
 });
 afterAll(() => server?.close());
 
@@ -170,6 +181,69 @@ describe('the closed loop', () => {
       expect(r.code, JSON.stringify(extra)).toBe('BAD_USER_INPUT');
     }
     expect(await trailOf(database.db, c.id)).toMatchObject({ version: 2, events: 2 });
+  });
+});
+
+describe('deadlines and visibility', () => {
+  test('dispatch stamps a working-time HANDLE limit on the city calendar, holidays included', async () => {
+    const u = world.users;
+    const working = await makeCategory(database.db, { departmentId: world.dept1.id });
+    // 600 working minutes: more than one working day (7 h), so it always runs past today.
+    await database.db.execute(sql`
+      UPDATE category_deadlines SET working_time = true, minutes = 600
+      WHERE category_id = ${working.id} AND stage = 'HANDLE'`);
+    const centre = cellCentre(world.city.districts.A, 1);
+    const { data } = await server.graphql<{ reportCase: { id: string } }>(
+      'mutation R($input: ReportCaseInput!) { reportCase(input: $input) { id } }',
+      {
+        input: {
+          idempotencyKey: newKey(),
+          categoryCode: working.code,
+          description: 'broken lamp',
+          location: centre,
+        },
+      },
+      u.commander.token,
+    );
+    let c = ok(await act(server, u.commander, 'FILE', data!.reportCase.id, 1));
+    c = ok(await act(server, u.commander, 'DISPATCH', c.id, c.version, { dept: String(world.dept1.id) }));
+    const dispatched = Date.parse(c.dispatchedAt!);
+    const due = Date.parse(c.handleDueAt!);
+    expect(due - dispatched).toBeGreaterThanOrEqual(600 * 60_000);
+    // Due inside working hours (08:30–12:00, 14:00–17:30 local), on a weekday after the holidays.
+    const local = new Date(due + 8 * 3_600_000);
+    const minutes = (local.getTime() % 86_400_000) / 60_000;
+    expect((minutes > 510 && minutes <= 720) || (minutes > 840 && minutes <= 1050)).toBe(true);
+    expect([1, 2, 3, 4, 5]).toContain(local.getUTCDay());
+    expect(local.toISOString().slice(0, 10) > HOLIDAYS[2]!).toBe(true);
+  });
+
+  test('a department lists only the cases dispatched to it', async () => {
+    const u = world.users;
+    let mine = await reportIn(server, world);
+    mine = ok(await act(server, u.commander, 'FILE', mine.id, mine.version));
+    mine = ok(
+      await act(server, u.commander, 'DISPATCH', mine.id, mine.version, { dept: String(world.dept2.id) }),
+    );
+    const notYet = await reportIn(server, world);
+    const q =
+      'query Q($f: CaseFilter) { cases(filter: $f, first: 100) { edges { node { id department { id } } } } }';
+    const listed = await server.graphql<{
+      cases: { edges: { node: { id: string; department: { id: string } | null } }[] };
+    }>(q, { f: { gridId: String(world.cellA1) } }, u.dept2.token);
+    const ids = listed.data!.cases.edges.map((e) => e.node.id);
+    expect(ids).toContain(mine.id);
+    expect(ids).not.toContain(notYet.id);
+    expect(listed.data!.cases.edges.every((e) => e.node.department?.id === String(world.dept2.id))).toBe(
+      true,
+    );
+    // The commander of the district sees both.
+    const all = await server.graphql<{ cases: { edges: { node: { id: string } }[] } }>(
+      q,
+      { f: { gridId: String(world.cellA1) } },
+      u.commanderA.token,
+    );
+    expect(all.data!.cases.edges.map((e) => e.node.id)).toEqual(expect.arrayContaining([mine.id, notYet.id]));
   });
 });
 
