@@ -30,6 +30,8 @@ import {
 } from './http/security';
 import { uploadsRouter } from './http/uploads';
 import { webAppRouter } from './http/web-app';
+import { startEscalationScheduler } from './domain/escalation/scheduler';
+import { startTrackPruner } from './domain/positions/track-pruner';
 import { startCaseFeed } from './realtime/case-feed';
 
 export interface BuildAppOptions {
@@ -69,6 +71,21 @@ export async function buildApp({
   await metrics.start();
   // LISTEN on citygrid_case before serving, so `caseChanged` misses nothing committed after start.
   const caseFeed = await startCaseFeed(database, logger);
+  // Background upkeep: escalation of overdue cases (one instance acts per pass) and track pruning.
+  const escalation =
+    config.escalationIntervalSeconds === null
+      ? undefined
+      : startEscalationScheduler({
+          db: database.db,
+          logger,
+          intervalSeconds: config.escalationIntervalSeconds,
+        });
+  const trackPruner = startTrackPruner({
+    db: database.db,
+    logger,
+    retentionSeconds: config.workerTrackRetentionSeconds,
+    intervalSeconds: 3600,
+  });
   const perMinute = (max: number) => new FixedWindowLimiter(max, 60_000);
 
   const yoga = createYoga<{ req?: express.Request; res?: express.Response }, GraphQLContext>({
@@ -132,6 +149,8 @@ export async function buildApp({
     async close() {
       await metrics.stop();
       await caseFeed.close();
+      await escalation?.stop();
+      await trackPruner.stop();
       await yoga.dispose();
     },
   };

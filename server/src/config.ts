@@ -54,6 +54,14 @@ const envSchema = z.object({
   LOGIN_ATTEMPTS_PER_MINUTE: z.coerce.number().int().min(1).default(60),
   OPEN311_POSTS_PER_MINUTE: z.coerce.number().int().min(1).default(30),
   UPLOADS_PER_MINUTE: z.coerce.number().int().min(1).default(60),
+  // `off` stops the escalation scheduler; unset: every 30 s, but off under NODE_ENV=test.
+  ESCALATION_INTERVAL: z
+    .string()
+    .optional()
+    .refine((v) => v === undefined || v === 'off' || parseDurationSeconds(v) !== undefined, {
+      message: 'expected off or a duration like 10s, 1m',
+    }),
+  WORKER_TRACK_RETENTION: duration('30d'),
 });
 
 export interface Config {
@@ -78,6 +86,10 @@ export interface Config {
   loginWindowSeconds: number;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   nodeEnv: 'development' | 'production' | 'test';
+  /** Seconds between escalation passes; null: no scheduler in this process. */
+  escalationIntervalSeconds: number | null;
+  /** Worker track points older than this are pruned (hourly). */
+  workerTrackRetentionSeconds: number;
   /** The built web app served at `/` (absolute). */
   clientDist: string;
   /** Origins allowed to call the API from a browser (`*` for any); empty: same origin only. */
@@ -140,6 +152,15 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     loginWindowSeconds: e.LOGIN_WINDOW,
     logLevel: e.LOG_LEVEL,
     nodeEnv: e.NODE_ENV,
+    escalationIntervalSeconds:
+      e.ESCALATION_INTERVAL === 'off'
+        ? null
+        : e.ESCALATION_INTERVAL === undefined
+          ? e.NODE_ENV === 'test'
+            ? null
+            : 30
+          : parseDurationSeconds(e.ESCALATION_INTERVAL)!,
+    workerTrackRetentionSeconds: e.WORKER_TRACK_RETENTION,
     clientDist: e.CLIENT_DIST ? resolve(base, e.CLIENT_DIST) : defaultClientDist,
     corsOrigins: e.CORS_ORIGINS.split(',')
       .map((o) => o.trim())

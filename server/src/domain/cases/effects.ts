@@ -11,6 +11,7 @@ import { sql } from 'drizzle-orm';
 import type { Actor } from '../auth/actor';
 import { rowInScope, type Scope, scopeOf } from '../auth/scope';
 import { BadUserInput } from '../errors';
+import { CLOCK_EFFECTS } from '../escalation/clock';
 import { deadlineRules } from '../reference/categories';
 import { addLimit } from './deadlines';
 import { parseId } from './queries';
@@ -33,6 +34,8 @@ export interface TransitionRequest {
   assigneeId?: unknown;
   /** Evidence photos (RESOLVE, VERIFY_*), uploaded by the actor. */
   attachmentIds?: readonly string[] | null;
+  /** EXTEND_REQUEST: how many minutes more (working minutes for working-time limits). */
+  minutes?: unknown;
 }
 
 /** The acting user with what the rules need beyond the token. */
@@ -168,6 +171,8 @@ export const ACTION_EFFECTS: Partial<Record<WorkflowAction, Effect>> = {
     },
     payload: { rework: ctx.current.reworkCount + 1, resolverId: ctx.current.resolverId },
   }),
+
+  ...CLOCK_EFFECTS,
 
   REOPEN: async (ctx) => ({
     set: {

@@ -19,6 +19,14 @@ export const CASE_ACTIONS = [
   'VERIFY_PASS',
   'VERIFY_FAIL',
   'REOPEN',
+  // The case clock (issue 4): none of these changes the status.
+  'EXTEND_REQUEST',
+  'EXTEND_APPROVE',
+  'EXTEND_REFUSE',
+  'HOLD',
+  'RESUME',
+  // Written by the escalation scheduler, never by a person.
+  'ESCALATE',
 ] as const;
 export type CaseAction = (typeof CASE_ACTIONS)[number];
 

@@ -5,6 +5,7 @@
  * than the status, an entry in `ACTION_EFFECTS` (effects.ts).
  */
 import type { CaseStatus, UserRole } from '@citygrid/db/schema';
+import { EXTENDABLE, HOLDABLE } from '../escalation/clock';
 import type { CaseAction } from './events';
 
 /** Actions a transition may take (the REPORT event is written by reportCase, not by a transition). */
@@ -45,6 +46,16 @@ export const TRANSITIONS: readonly Transition[] = [
     rule: 'VERIFIER',
   },
   { from: 'CLOSED', action: 'REOPEN', to: 'FILED', roles: ['COMMANDER'] },
+  // The case clock (escalation/clock.ts): same status before and after.
+  ...EXTENDABLE.flatMap((s): Transition[] => [
+    { from: s, action: 'EXTEND_REQUEST', to: s, roles: ['DEPARTMENT'], rule: 'HANDLER' },
+    { from: s, action: 'EXTEND_APPROVE', to: s, roles: ['COMMANDER'] },
+    { from: s, action: 'EXTEND_REFUSE', to: s, roles: ['COMMANDER'] },
+  ]),
+  ...HOLDABLE.flatMap((s): Transition[] => [
+    { from: s, action: 'HOLD', to: s, roles: ['COMMANDER'] },
+    { from: s, action: 'RESUME', to: s, roles: ['COMMANDER'] },
+  ]),
 ];
 
 /** Every action a transition row names. */

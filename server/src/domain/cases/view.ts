@@ -17,14 +17,18 @@ export type CaseRow = Omit<typeof cases.$inferSelect, 'location'> & { location: 
 /** Statuses in which the handling clock no longer runs. */
 export const HANDLING_DONE: readonly CaseStatus[] = ['RESOLVED', 'CLOSED', 'REJECTED'];
 
-/** Overdue: still being worked on and past its handling deadline. */
-export function isOverdue(c: Pick<CaseRow, 'status' | 'handleDueAt'>, now: Date): boolean {
+/**
+ * Overdue: still being worked on and past its handling deadline. A held case's clock stopped when
+ * the hold began, so it is overdue only if it already was then.
+ */
+export function isOverdue(c: Pick<CaseRow, 'status' | 'handleDueAt' | 'onHoldSince'>, now: Date): boolean {
+  const at = c.onHoldSince ?? now;
   return (
-    c.handleDueAt !== null && !HANDLING_DONE.includes(c.status) && c.handleDueAt.getTime() < now.getTime()
+    c.handleDueAt !== null && !HANDLING_DONE.includes(c.status) && c.handleDueAt.getTime() < at.getTime()
   );
 }
 
 /** The same test in SQL, for filters. */
 export function overdueCondition(now: Date): SQL {
-  return sql`(coalesce(${cases.handleDueAt} < ${now.toISOString()}::timestamptz, false) AND ${cases.status} NOT IN ('RESOLVED', 'CLOSED', 'REJECTED'))`;
+  return sql`(coalesce(${cases.handleDueAt} < coalesce(${cases.onHoldSince}, ${now.toISOString()}::timestamptz), false) AND ${cases.status} NOT IN ('RESOLVED', 'CLOSED', 'REJECTED'))`;
 }
