@@ -172,7 +172,8 @@ function fastPoint(item: unknown, arrivedAt: number, maxAge: number): TelemetryP
   if (typeof ts !== 'number' || !Number.isFinite(ts)) return undefined;
   if (ts > arrivedAt + MAX_FUTURE_MS || ts < arrivedAt - maxAge) return undefined;
   const seq = o.seq;
-  if (seq !== undefined && !(typeof seq === 'number' && Number.isSafeInteger(seq) && seq >= 0)) return undefined;
+  if (seq !== undefined && !(typeof seq === 'number' && Number.isSafeInteger(seq) && seq >= 0))
+    return undefined;
   return { ts: Math.round(ts), seq: seq ?? null, values: values as Record<string, number> };
 }
 

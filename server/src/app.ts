@@ -28,6 +28,7 @@ import {
   requestIds,
   securityHeaders,
 } from './http/security';
+import { tilesRouter } from './http/tiles';
 import { uploadsRouter } from './http/uploads';
 import { webAppRouter } from './http/web-app';
 import { startEscalationScheduler } from './domain/escalation/scheduler';
@@ -128,6 +129,7 @@ export async function buildApp({
   app.post('/uploads', rateLimit(perMinute(config.uploadsPerMinute), 'uploads'));
   app.use(uploadsRouter({ db: database.db, tokens: services.tokens, dataDir: config.dataDir, logger }));
   app.use(exportRouter({ database, tokens: services.tokens, logger }));
+  app.use(tilesRouter({ database, tokens: services.tokens, logger }));
   app.use(
     open311Router({
       db: database.db,
