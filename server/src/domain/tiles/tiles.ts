@@ -1,0 +1,197 @@
+/**
+ * Vector tiles of grid cells, cases and sensors for the caller's region scope, from the SQL tile
+ * functions of migration 0002_tiles (ST_AsMVT there; on a database without it, the same rows
+ * encoded here). The ETag is a hash of the tile's bytes, so it changes exactly when what the tile
+ * shows does.
+ */
+import { createHash } from 'node:crypto';
+import { type Database, rows } from '@citygrid/db';
+import type { CaseStatus } from '@citygrid/db/schema';
+import { type SQL, sql } from 'drizzle-orm';
+import type { Actor } from '../auth/actor';
+import { scopeOf } from '../auth/scope';
+import { BadUserInput } from '../errors';
+import { encodeTile, type TileRow } from './encode';
+
+export const TILE_LAYERS = ['grid_cells', 'cases', 'sensors'] as const;
+export type TileLayer = (typeof TILE_LAYERS)[number];
+
+/** From this zoom on, the cases tile holds one point per case (`cases`); below, counts per grid cell (`case_cells`). */
+export const CASE_POINTS_MIN_ZOOM = 14;
+/** Deeper than any street-level view needs; also keeps x and y small. */
+export const MAX_TILE_ZOOM = 22;
+
+const CASE_STATUSES: readonly CaseStatus[] = [
+  'REPORTED',
+  'FILED',
+  'DISPATCHED',
+  'IN_PROGRESS',
+  'RESOLVED',
+  'CLOSED',
+  'REJECTED',
+];
+
+export interface TileAddress {
+  layer: string;
+  z: number;
+  x: number;
+  y: number;
+}
+
+/** Filters of the cases layer (ignored by the others). */
+export interface TileFilter {
+  status?: string[];
+  category?: string[];
+  reportedAfter?: Date;
+  reportedBefore?: Date;
+}
+
+export interface Tile {
+  /** The layer names inside the tile (cases: `cases` or `case_cells` by zoom). */
+  layerName: string;
+  bytes: Uint8Array;
+  /** A strong ETag (quoted), a hash of the bytes. */
+  etag: string;
+}
+
+/** Checks the address: a known layer and a tile that exists at its zoom. */
+export function parseTileAddress(address: TileAddress): {
+  layer: TileLayer;
+  z: number;
+  x: number;
+  y: number;
+} {
+  const { layer, z, x, y } = address;
+  if (!(TILE_LAYERS as readonly string[]).includes(layer)) {
+    throw new BadUserInput(`unknown tile layer ${JSON.stringify(layer)}; one of ${TILE_LAYERS.join(', ')}`, {
+      field: 'layer',
+    });
+  }
+  if (!Number.isInteger(z) || z < 0 || z > MAX_TILE_ZOOM) {
+    throw new BadUserInput(`zoom ${z} is outside 0–${MAX_TILE_ZOOM}`, { field: 'z' });
+  }
+  const size = 2 ** z;
+  for (const [name, value] of [
+    ['x', x],
+    ['y', y],
+  ] as const) {
+    if (!Number.isInteger(value) || value < 0 || value >= size) {
+      throw new BadUserInput(`${name} ${value} is outside 0–${size - 1} at zoom ${z}`, { field: name });
+    }
+  }
+  return { layer: layer as TileLayer, z, x, y };
+}
+
+function checkFilter(filter: TileFilter): void {
+  for (const status of filter.status ?? []) {
+    if (!(CASE_STATUSES as readonly string[]).includes(status)) {
+      throw new BadUserInput(`unknown case status ${JSON.stringify(status)}`, { field: 'status' });
+    }
+  }
+}
+
+/** The layer name inside a tile of `layer` at zoom `z`. */
+export function tileLayerName(layer: TileLayer, z: number): string {
+  if (layer !== 'cases') return layer;
+  return z >= CASE_POINTS_MIN_ZOOM ? 'cases' : 'case_cells';
+}
+
+/**
+ * Renders one tile for the actor. `encodeInServer` forces the server-side encoder even where
+ * ST_AsMVT exists (the test compares both paths on the same data).
+ */
+export async function renderTile(
+  database: Pick<Database, 'db' | 'capabilities'>,
+  actor: Actor,
+  address: TileAddress,
+  filter: TileFilter = {},
+  options: { encodeInServer?: boolean } = {},
+): Promise<Tile> {
+  const { layer, z, x, y } = parseTileAddress(address);
+  checkFilter(filter);
+  const scope = await scopeOf(database.db, actor);
+  const layerName = tileLayerName(layer, z);
+  let bytes: Uint8Array;
+  if (database.capabilities.mvt && !options.encodeInServer) {
+    const params = {
+      scope_level: scope.level,
+      scope_region: scope.regionId,
+      ...(layer === 'cases' ? martinCaseParams(filter) : {}),
+    };
+    const [row] = await rows<{ tile: Buffer | Uint8Array | null }>(
+      database.db,
+      sql`SELECT ${functionCall(layer)}(${z}::int, ${x}::int, ${y}::int, ${JSON.stringify(params)}::json) AS tile`,
+    );
+    bytes = row?.tile ? new Uint8Array(row.tile) : new Uint8Array(0);
+  } else {
+    const found = await rows<{ id: string | number; geom: string } & Record<string, unknown>>(
+      database.db,
+      rowsQuery(layer, layerName, z, x, y, scope.level, scope.regionId, filter),
+    );
+    const features: TileRow[] = found.map(({ id, geom, ...properties }) => ({
+      id: Number(id),
+      geometry: JSON.parse(geom),
+      properties: properties as TileRow['properties'],
+    }));
+    bytes = encodeTile(layerName, features);
+  }
+  return { layerName, bytes, etag: etagOf(bytes) };
+}
+
+export function etagOf(bytes: Uint8Array): string {
+  return `"${createHash('sha1').update(bytes).digest('base64url')}"`;
+}
+
+function functionCall(layer: TileLayer): SQL {
+  switch (layer) {
+    case 'grid_cells':
+      return sql`citygrid_tiles_grid_cells`;
+    case 'cases':
+      return sql`citygrid_tiles_cases`;
+    case 'sensors':
+      return sql`citygrid_tiles_sensors`;
+  }
+}
+
+/** The case filters as Martin-style query parameters (comma-separated lists, ISO times). */
+function martinCaseParams(filter: TileFilter): Record<string, string> {
+  const params: Record<string, string> = {};
+  if (filter.status?.length) params.status = filter.status.join(',');
+  if (filter.category?.length) params.category = filter.category.join(',');
+  if (filter.reportedAfter) params.reported_after = filter.reportedAfter.toISOString();
+  if (filter.reportedBefore) params.reported_before = filter.reportedBefore.toISOString();
+  return params;
+}
+
+/** The rows function behind the tile, with the geometry as GeoJSON of tile coordinates. */
+function rowsQuery(
+  layer: TileLayer,
+  layerName: string,
+  z: number,
+  x: number,
+  y: number,
+  level: string,
+  regionId: number,
+  filter: TileFilter,
+): SQL {
+  const tile = sql`${z}::int, ${x}::int, ${y}::int, ${level}::text, ${regionId}::bigint`;
+  const cases = sql`${tile},
+    ${filter.status?.length ? filter.status : null}::text[],
+    ${filter.category?.length ? filter.category : null}::text[],
+    ${filter.reportedAfter?.toISOString() ?? null}::timestamptz,
+    ${filter.reportedBefore?.toISOString() ?? null}::timestamptz`;
+  switch (layer) {
+    case 'grid_cells':
+      return sql`SELECT id, ST_AsGeoJSON(geom) AS geom, code, name
+                 FROM citygrid_tile_grid_cells_rows(${tile}) WHERE geom IS NOT NULL`;
+    case 'sensors':
+      return sql`SELECT id, ST_AsGeoJSON(geom) AS geom, device_id, kind, name, state
+                 FROM citygrid_tile_sensors_rows(${tile}) WHERE geom IS NOT NULL`;
+    case 'cases':
+      return layerName === 'cases'
+        ? sql`SELECT id, ST_AsGeoJSON(geom) AS geom, code, status, priority, category, overdue
+              FROM citygrid_tile_case_points_rows(${cases}) WHERE geom IS NOT NULL`
+        : sql`SELECT id, ST_AsGeoJSON(geom) AS geom, count, open, overdue
+              FROM citygrid_tile_case_cells_rows(${cases}) WHERE geom IS NOT NULL`;
+  }
+}
