@@ -120,7 +120,7 @@ describe('held acknowledgements and backpressure', () => {
       }
     })();
     await publishing;
-    await eventually(async () => (worker.stats.messages >= 300 ? true : undefined), 10_000, 'cap reached');
+    await eventually(async () => (worker.stats.messages >= 300 ? true : undefined), 60_000, 'cap reached');
     await new Promise((r) => setTimeout(r, 500));
     // Held: nothing acknowledged, and reading stopped at the cap instead of buffering everything.
     expect(worker.stats.acked).toBe(0);
@@ -153,8 +153,22 @@ describe('two workers on one shared subscription', () => {
     );
     const acked = await publishAll(devices, 250, Date.now() - 120_000);
     expect(acked).toBe(1000);
-    await eventually(async () => ((await readingsOf(sensors.map((s) => s.id))) === 1000 ? true : undefined));
-    await eventually(async () => (a.stats.acked + b.stats.acked === 1000 ? true : undefined));
+    let stored = 0;
+    await eventually(
+      async () => {
+        stored = await readingsOf(sensors.map((s) => s.id));
+        return stored === 1000 ? true : undefined;
+      },
+      90_000,
+      'all 1000 stored',
+    ).catch((err: Error) => {
+      throw new Error(`${err.message} (stored ${stored}, received ${a.stats.messages}+${b.stats.messages})`);
+    });
+    await eventually(
+      async () => (a.stats.acked + b.stats.acked === 1000 ? true : undefined),
+      30_000,
+      'all acked',
+    );
     expect(a.stats.messages).toBeGreaterThan(0);
     expect(b.stats.messages).toBeGreaterThan(0);
     expect(a.stats.messages + b.stats.messages).toBe(1000);
