@@ -76,5 +76,8 @@ onLocaleChange(() => {
 
 startMapWorkers();
 const stored = loadSession();
-if (stored) showCommandCenter(stored);
+// The admin area (client/src/admin) for a signed-in user at /admin; the server checks ADMIN.
+if (stored && location.pathname.startsWith('/admin'))
+  void import('./admin').then((m) => m.mountAdmin(root, request));
+else if (stored) showCommandCenter(stored);
 else showLogin();

@@ -154,7 +154,8 @@ describe('a flood of sign-in attempts', () => {
     } finally {
       await proxied.close();
     }
-  });
+    // A thousand requests on a shared two-core machine (and the embedded database) take a while.
+  }, 240_000);
 });
 
 describe('HTTP edges', () => {

@@ -271,7 +271,7 @@ describe('the CLI', () => {
       const run = await exec('npx', ['tsx', 'src/cli/main.ts', 'import-places', path], {
         cwd: serverDir,
         env,
-        timeout: 120_000,
+        timeout: 240_000,
       }).then(
         () => ({ code: 0, stderr: '' }),
         (e: { code: number; stderr: string }) => ({ code: e.code, stderr: e.stderr }),
@@ -293,5 +293,6 @@ describe('the CLI', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
-  });
+    // Embedded: the CLI opens and migrates a fresh database (PGlite + PostGIS), tens of seconds.
+  }, 300_000);
 });

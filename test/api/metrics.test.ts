@@ -141,6 +141,7 @@ describe('/metrics', () => {
           FROM grid_cells g ORDER BY g.id LIMIT 1`,
     );
     const posted = await fetch(`${server.url}/open311/v2/requests.json`, {
+      signal: AbortSignal.timeout(50_000),
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
       body: new URLSearchParams({

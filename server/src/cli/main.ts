@@ -40,6 +40,16 @@ DATABASE_URL selects the database (unset: the embedded one under DATA_DIR; stop 
 
 class UsageError extends Error {}
 
+const COMMANDS = [
+  'import-places',
+  'split-grid',
+  'create-user',
+  'register-sensors',
+  'issue-api-key',
+  'revoke-api-key',
+  'list-api-keys',
+];
+
 const options = {
   repair: { type: 'boolean' },
   community: { type: 'string' },
@@ -205,6 +215,10 @@ async function main(argv: string[]): Promise<number> {
   if (!command || parsed.values.help) {
     console.log(USAGE);
     return command ? 0 : 2;
+  }
+  if (!COMMANDS.includes(command)) {
+    console.error(`unknown command "${command}"\n\n${USAGE}`);
+    return 2;
   }
   const config = loadCliConfig();
   const database = await openDatabase({
