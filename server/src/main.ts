@@ -6,8 +6,11 @@ import type { Server } from 'node:http';
 import { type Database, migrate, openDatabase } from '@citygrid/db';
 import { regions } from '@citygrid/db/schema';
 import { seedDemoCity } from '@citygrid/db/seed';
+import { loadIotConfig, startIot } from '@citygrid/iot';
+import type { Registry } from 'prom-client';
 import { buildApp } from './app';
 import { type Config, ConfigError, loadConfig } from './config';
+import { startAlarmReactor } from './domain/alarms/reactor';
 import type { ReadinessCheck } from './http/health';
 import { createLogger, type Logger } from './logger';
 
@@ -35,16 +38,25 @@ async function seedIfEmpty(config: Config, database: Database, logger: Logger): 
 }
 
 /**
- * Where the all-in-one start launches the IoT side (embedded broker or MQTT_URL, ingest workers,
- * the demo sensor fleet) in-process: `startIot` from `@citygrid/iot`, integrated here. It returns
- * its readiness probes (the broker) and a stop function.
+ * The IoT side in-process: the embedded broker (or MQTT_URL), one ingest worker, readings upkeep
+ * and, on the embedded broker, the demo sensor fleet; plus the alarm → case reactor, which catches
+ * up on alarms raised while the server was down before it listens for new ones.
  */
 async function startIotSide(
-  _config: Config,
-  _database: Database,
-  _logger: Logger,
-): Promise<{ readiness: ReadinessCheck[]; stop(): Promise<void> }> {
-  return { readiness: [], stop: async () => {} };
+  database: Database,
+  logger: Logger,
+): Promise<{ readiness: ReadinessCheck[]; registries: Registry[]; stop(): Promise<void> }> {
+  const iot = await startIot({ config: loadIotConfig(process.env), database, logger });
+  const reactor = await startAlarmReactor({ database, logger });
+  logger.info({ broker: iot.brokerUrl, demoFleet: iot.fleet !== undefined }, 'IoT side running');
+  return {
+    readiness: iot.readiness,
+    registries: [iot.metrics.registry],
+    async stop() {
+      await reactor.close();
+      await iot.close();
+    },
+  };
 }
 
 async function main() {
@@ -72,8 +84,14 @@ async function main() {
   await migrate(database);
   await seedIfEmpty(config, database, logger);
 
-  const iot = await startIotSide(config, database, logger.child({ module: 'iot' }));
-  const built = await buildApp({ config, database, logger, readiness: iot.readiness });
+  const iot = await startIotSide(database, logger.child({ module: 'iot' }));
+  const built = await buildApp({
+    config,
+    database,
+    logger,
+    readiness: iot.readiness,
+    metricsRegistries: iot.registries,
+  });
   const server: Server = built.app.listen(config.port, config.host);
   await new Promise<void>((resolve, reject) => {
     server.once('listening', resolve);
