@@ -20,6 +20,13 @@ export {
   wgs84ToBd09,
   wgs84ToGcj02,
 } from './domain/geo/crs';
+/** Vector tiles, for the tile tests and benchmark (both encoders on one database). */
+export {
+  CASE_POINTS_MIN_ZOOM,
+  renderTile,
+  TILE_LAYERS,
+  type TileFilter,
+} from './domain/tiles/tiles';
 export { printedSchema } from './graphql/print';
 export type { ReadinessCheck } from './http/health';
 export { createLogger, type Logger } from './logger';

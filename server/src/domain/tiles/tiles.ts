@@ -83,6 +83,10 @@ export function parseTileAddress(address: TileAddress): {
 }
 
 function checkFilter(filter: TileFilter): void {
+  for (const code of filter.category ?? []) {
+    // Lists travel comma-joined (as Martin's query parameters do).
+    if (code.includes(',')) throw new BadUserInput('a category code has no comma', { field: 'category' });
+  }
   for (const status of filter.status ?? []) {
     if (!(CASE_STATUSES as readonly string[]).includes(status)) {
       throw new BadUserInput(`unknown case status ${JSON.stringify(status)}`, { field: 'status' });
@@ -176,8 +180,8 @@ function rowsQuery(
 ): SQL {
   const tile = sql`${z}::int, ${x}::int, ${y}::int, ${level}::text, ${regionId}::bigint`;
   const cases = sql`${tile},
-    ${filter.status?.length ? filter.status : null}::text[],
-    ${filter.category?.length ? filter.category : null}::text[],
+    string_to_array(${filter.status?.length ? filter.status.join(',') : null}::text, ','),
+    string_to_array(${filter.category?.length ? filter.category.join(',') : null}::text, ','),
     ${filter.reportedAfter?.toISOString() ?? null}::timestamptz,
     ${filter.reportedBefore?.toISOString() ?? null}::timestamptz`;
   switch (layer) {
