@@ -165,9 +165,12 @@ function notify(message: string): void {
   navigator.serviceWorker?.getRegistration('/field/').then(show, () => show(undefined));
 }
 
+/** Outside the re-rendered tree, so a re-render does not take a toast away. */
+const toasts = h('div', { class: 'toasts', 'data-testid': 'toasts', 'aria-live': 'polite' });
+document.body.append(toasts);
+
 function toast(message: string): void {
-  const area = document.querySelector('[data-testid=toasts]');
-  if (!area) return;
+  const area = toasts;
   const item = h('div', { class: 'toast', role: 'status' }, message);
   area.append(item);
   setTimeout(() => item.remove(), 8_000);
@@ -219,7 +222,6 @@ function render(): void {
       tabButton('queue', t('nav.queue')),
     ),
     view,
-    h('div', { class: 'toasts', 'data-testid': 'toasts' }),
   );
   if (tab === 'report') renderReport(view, ctx);
   else if (tab === 'work') renderWork(view, ctx);

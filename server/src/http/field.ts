@@ -16,7 +16,8 @@ export function fieldAppRouter(distDir: string): Router | undefined {
   const index = join(fieldDir, 'index.html');
   if (!existsSync(index)) return undefined;
   const router = express.Router();
-  router.get('/field', (_req, res) => res.redirect(301, '/field/'));
+  // Routing is not strict, so '/field/' reaches this handler too; only the bare path redirects.
+  router.get('/field', (req, res, next) => (req.path === '/field' ? res.redirect(301, '/field/') : next()));
   router.use('/field', (req, res, next) => {
     if (NO_CACHE.has(`/field${req.path}`)) res.setHeader('Cache-Control', 'no-cache');
     if (req.path === '/manifest.webmanifest') res.type('application/manifest+json');
