@@ -84,9 +84,13 @@ const xml = new XMLParser({
   parseTagValue: false,
   trimValues: true,
   // Lists in the specification's XML: always arrays, even with one item.
-  isArray: (name, path) =>
-    ['services.service', 'service_requests.request', 'errors.error'].includes(path) ||
-    (name === 'attribute' && path.endsWith('attributes.attribute')),
+  isArray: (name, jpath) => {
+    const path = String(jpath);
+    return (
+      ['services.service', 'service_requests.request', 'errors.error'].includes(path) ||
+      (name === 'attribute' && path.endsWith('attributes.attribute'))
+    );
+  },
 });
 
 const NUMBER_FIELDS = new Set(['lat', 'long', 'code']);
