@@ -156,3 +156,106 @@ describe('track retention', () => {
     expect(await pruneWorkerTracks(db, 72 * 3600 + 1800, now, 50)).toBe(0);
   });
 });
+
+/** A `workerMoved` subscription over SSE. */
+async function watch(token: string, bbox?: Record<string, number>) {
+  const controller = new AbortController();
+  const response = await fetch(`${server.url}/graphql`, {
+    method: 'POST',
+    signal: controller.signal,
+    headers: {
+      'content-type': 'application/json',
+      accept: 'text/event-stream',
+      authorization: `Bearer ${token}`,
+    },
+    body: JSON.stringify({
+      query:
+        'subscription W($b: BBoxInput) { workerMoved(bbox: $b) { workerId location { lon lat } onDuty at } }',
+      variables: { b: bbox ?? null },
+    }),
+  });
+  expect(response.headers.get('content-type')).toContain('text/event-stream');
+  const reader = response.body!.getReader();
+  const decoder = new TextDecoder();
+  const events: { workerId: string; location: { lon: number; lat: number }; onDuty: boolean }[] = [];
+  const errors: { extensions?: { code?: string } }[] = [];
+  let buffer = '';
+  const pump = (async () => {
+    for (;;) {
+      const { done, value } = await reader.read().catch(() => ({ done: true, value: undefined }));
+      if (done) return;
+      buffer += decoder.decode(value, { stream: true });
+      for (let end = buffer.indexOf('\n\n'); end >= 0; end = buffer.indexOf('\n\n')) {
+        const data = buffer
+          .slice(0, end)
+          .split('\n')
+          .filter((l) => l.startsWith('data:'))
+          .map((l) => l.slice(5).trim())
+          .join('\n');
+        buffer = buffer.slice(end + 2);
+        if (!data) continue;
+        const message = JSON.parse(data) as {
+          data?: { workerMoved: (typeof events)[number] };
+          errors?: typeof errors;
+        };
+        if (message.errors) errors.push(...message.errors);
+        if (message.data?.workerMoved) events.push(message.data.workerMoved);
+      }
+    }
+  })();
+  // Let the subscription reach the server's LISTEN before anything moves.
+  await new Promise((r) => setTimeout(r, 300));
+  return {
+    events,
+    errors,
+    async close() {
+      controller.abort();
+      await pump;
+    },
+  };
+}
+
+describe('workerMoved', () => {
+  test('filtered by the subscriber scope and box; workers and departments may not watch', async () => {
+    const { A, B } = city.districts;
+    const boxA = {
+      minLon: A.origin.lon,
+      minLat: A.origin.lat,
+      maxLon: B.origin.lon - 1e-9,
+      maxLat: A.origin.lat + 0.02,
+    };
+    const districtA = await watch(users.commanderA.token, boxA);
+    const everyone = await watch(users.commander.token);
+    try {
+      const move = (token: string, loc: { lon: number; lat: number }) =>
+        server.graphql(UPDATE, { loc, duty: true }, token).then((r) => expect(r.errors).toBeUndefined());
+      await move(users.workerA.token, cellCentre(A, 1)); // in scope and box of commander A
+      await move(users.workerB.token, cellCentre(A, 2)); // in the box, but B's worker: out of scope
+      await move(users.workerA.token, cellCentre(B, 0)); // A's worker, outside the box
+      const deadline = Date.now() + 5000;
+      while (everyone.events.length < 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      await new Promise((r) => setTimeout(r, 300));
+      expect(districtA.events).toEqual([
+        expect.objectContaining({
+          workerId: String(users.workerA.id),
+          location: cellCentre(A, 1),
+          onDuty: true,
+        }),
+      ]);
+      expect(everyone.events.map((e) => Number(e.workerId))).toEqual([
+        users.workerA.id,
+        users.workerB.id,
+        users.workerA.id,
+      ]);
+    } finally {
+      await districtA.close();
+      await everyone.close();
+    }
+    const worker = await watch(users.workerA.token);
+    await new Promise((r) => setTimeout(r, 200));
+    await worker.close();
+    expect(worker.errors[0]?.extensions?.code).toBe('FORBIDDEN');
+    const list = await server.graphql(LIST, {}, users.workerA.token);
+    expect(list.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+  });
+});

@@ -14,6 +14,14 @@ import type { BBox } from '../grids/cells';
 
 export const WORKER_CHANNEL = 'citygrid_worker';
 
+/** Who may watch where workers are: the command centre, not other workers or departments. */
+export const POSITION_READERS: readonly Actor['role'][] = ['COMMANDER', 'SUPERVISOR', 'ADMIN'];
+
+export function assertPositionReader(actor: Actor): void {
+  if (!POSITION_READERS.includes(actor.role))
+    throw new Forbidden(`a ${actor.role} may not watch worker positions`);
+}
+
 export const positionInput = z.object({
   location: z.object({
     lon: z.number().finite().min(-180).max(180),
@@ -24,6 +32,16 @@ export const positionInput = z.object({
   onDuty: z.boolean(),
 });
 export type PositionInput = z.input<typeof positionInput>;
+
+/** A WGS84 box for filtering positions (degrees). */
+export const bboxSchema = z
+  .object({
+    minLon: z.number().finite().min(-180).max(180),
+    minLat: z.number().finite().min(-90).max(90),
+    maxLon: z.number().finite().min(-180).max(180),
+    maxLat: z.number().finite().min(-90).max(90),
+  })
+  .refine((b) => b.minLon <= b.maxLon && b.minLat <= b.maxLat, { message: 'min must not exceed max' });
 
 /** A worker's position as the API and the `citygrid_worker` notification carry it. */
 export interface WorkerPosition {

@@ -1,6 +1,20 @@
 /** Grid workers' live positions: `updateMyPosition`, the latest positions, and `workerMoved`. */
+
+import type { Database } from '@citygrid/db';
+import { createPubSub, filter, map, pipe, type Repeater } from 'graphql-yoga';
 import { scopeOf } from '../../domain/auth/scope';
-import { listWorkerPositions, updateMyPosition, type WorkerPosition } from '../../domain/positions/positions';
+import { parseInput } from '../../domain/errors';
+import {
+  assertPositionReader,
+  bboxSchema,
+  listWorkerPositions,
+  parseWorkerMoved,
+  updateMyPosition,
+  WORKER_CHANNEL,
+  type WorkerMovedNotice,
+  type WorkerPosition,
+  workerMovedVisible,
+} from '../../domain/positions/positions';
 import { builder } from '../builder';
 import { actorOf } from '../context';
 import { BBoxInput, PointInput, PointRef } from './scalars';
@@ -47,18 +61,75 @@ builder.queryField('workerPositions', (t) =>
   t.field({
     type: [WorkerPositionRef],
     description:
-      'The latest positions of the workers whose scope lies inside yours, optionally in a box or on duty only.',
+      'The latest positions of the workers whose scope lies inside yours, optionally in a box or on duty only. ' +
+      'COMMANDER, SUPERVISOR, ADMIN.',
     authScopes: { loggedIn: true },
     args: {
       bbox: t.arg({ type: BBoxInput, required: false }),
       onDutyOnly: t.arg.boolean({ required: false, defaultValue: false }),
     },
     resolve: async (_root, args, ctx) => {
-      const scope = await scopeOf(ctx.db, actorOf(ctx));
+      const actor = actorOf(ctx);
+      assertPositionReader(actor);
+      const scope = await scopeOf(ctx.db, actor);
       return listWorkerPositions(ctx.db, scope, {
-        bbox: args.bbox ?? null,
+        bbox: args.bbox ? parseInput(bboxSchema, args.bbox) : null,
         onDutyOnly: args.onDutyOnly ?? false,
       });
     },
+  }),
+);
+
+/**
+ * One LISTEN on `citygrid_worker` per database, started by the first `workerMoved` subscriber and
+ * kept while the database is open; each notification is published to this instance's subscribers.
+ */
+const workerFeeds = new WeakMap<Database, Promise<{ subscribe(): Repeater<WorkerMovedNotice> }>>();
+
+function workerFeed(database: Database) {
+  let feed = workerFeeds.get(database);
+  if (!feed) {
+    const pubsub = createPubSub<{ moved: [WorkerMovedNotice] }>();
+    feed = database
+      .listen(WORKER_CHANNEL, (payload) => {
+        const notice = parseWorkerMoved(payload);
+        if (notice) pubsub.publish('moved', notice);
+      })
+      .then(() => ({ subscribe: () => pubsub.subscribe('moved') }));
+    feed.catch(() => workerFeeds.delete(database));
+    workerFeeds.set(database, feed);
+  }
+  return feed;
+}
+
+builder.subscriptionField('workerMoved', (t) =>
+  t.field({
+    type: WorkerPositionRef,
+    description:
+      'Every position shared by a worker whose scope lies inside yours (and inside `bbox`, when given), from any ' +
+      'server instance. COMMANDER, SUPERVISOR, ADMIN.',
+    authScopes: { loggedIn: true },
+    args: { bbox: t.arg({ type: BBoxInput, required: false }) },
+    subscribe: async (_root, args, ctx) => {
+      const actor = actorOf(ctx);
+      assertPositionReader(actor);
+      const scope = await scopeOf(ctx.db, actor);
+      const bbox = args.bbox ? parseInput(bboxSchema, args.bbox) : null;
+      const feed = await workerFeed(ctx.database);
+      return pipe(
+        feed.subscribe(),
+        filter((n: WorkerMovedNotice) => workerMovedVisible(n, scope, bbox)),
+        map(
+          (n: WorkerMovedNotice): WorkerPosition => ({
+            workerId: n.workerId,
+            location: n.location,
+            accuracyMeters: n.accuracyMeters,
+            onDuty: n.onDuty,
+            at: new Date(n.at),
+          }),
+        ),
+      );
+    },
+    resolve: (position: WorkerPosition) => position,
   }),
 );
