@@ -11,12 +11,12 @@ import { startTestServer, type TestServer } from '../helpers/server';
 import { act, makeWorld, seedCaseAt, trailOf, type World } from './workflow-world';
 
 interface Change {
-  case: { id: string; status: string; version: number };
+  case: { id: string; status?: string; version: number; events?: { action: string }[] };
   action: string;
 }
 
 /** A `caseChanged` subscription over SSE (graphql-yoga's "distinct connections" protocol). */
-async function subscribe(server: TestServer, token: string, regionId?: string) {
+async function subscribe(server: TestServer, token: string, regionId?: string, fields = 'id status version') {
   const controller = new AbortController();
   const response = await fetch(`${server.url}/graphql`, {
     method: 'POST',
@@ -27,7 +27,7 @@ async function subscribe(server: TestServer, token: string, regionId?: string) {
       authorization: `Bearer ${token}`,
     },
     body: JSON.stringify({
-      query: `subscription S($r: ID) { caseChanged(regionId: $r) { action case { id status version } } }`,
+      query: `subscription S($r: ID) { caseChanged(regionId: $r) { action case { ${fields} } } }`,
       variables: { r: regionId ?? null },
     }),
   });
@@ -233,6 +233,34 @@ describe('caseChanged', () => {
       expect(await subDept2.next(300)).toBeUndefined();
     } finally {
       await Promise.all([subA.close(), subB.close(), subDept2.close()]);
+    }
+  });
+
+  test('each event shows the case as it is then, trail included', async () => {
+    const sub = await subscribe(
+      server1,
+      world.users.commander.token,
+      undefined,
+      'id version events { action }',
+    );
+    try {
+      const c = await seed();
+      await act(server2, world.users.commander, 'FILE', c.id, 1);
+      const first = await sub.next(10_000);
+      await act(server2, world.users.commander, 'DISPATCH', c.id, 2, { dept: String(world.dept1.id) });
+      const later = await sub.next(10_000);
+      expect(first?.case).toEqual({
+        id: String(c.id),
+        version: 2,
+        events: [{ action: 'REPORT' }, { action: 'FILE' }],
+      });
+      expect(later?.case).toEqual({
+        id: String(c.id),
+        version: 3,
+        events: [{ action: 'REPORT' }, { action: 'FILE' }, { action: 'DISPATCH' }],
+      });
+    } finally {
+      await sub.close();
     }
   });
 

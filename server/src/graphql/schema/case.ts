@@ -17,6 +17,7 @@ import { regionsByIds } from '../../domain/reference/regions';
 import { caseChangesFor, caseFeedOf } from '../../realtime/case-feed';
 import { builder } from '../builder';
 import { actorOf } from '../context';
+import { createLoaders } from '../loaders';
 import { CategoryRef } from './category';
 import { DepartmentRef } from './department';
 import { GridCellRef } from './grid';
@@ -358,10 +359,12 @@ builder.subscriptionField('caseChanged', (t) =>
       }
       const accept = (n: CaseChangeNotice) => rowInScope(scope, n) && (!region || rowInScope(region, n));
       // Read as the subscriber: the department rule and anything else of caseVisibility apply.
-      const load = async (n: CaseChangeNotice): Promise<CaseChange> => ({
-        case: await getCase(ctx.db, actor, n.caseId),
-        action: n.action,
-      });
+      const load = async (n: CaseChangeNotice): Promise<CaseChange> => {
+        // The context lives as long as the subscription: fresh loaders per event, or the second
+        // event of a case would show the first one's cached trail.
+        ctx.loaders = createLoaders(ctx.db);
+        return { case: await getCase(ctx.db, actor, n.caseId), action: n.action };
+      };
       return caseChangesFor(caseFeedOf(ctx.database), accept, load);
     },
     resolve: (change) => change,
