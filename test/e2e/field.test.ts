@@ -69,10 +69,12 @@ describe.skipIf(skip)('field app in Chromium', () => {
             FROM grid_cells g WHERE ${worker!.regionId} IN (g.district_id, g.street_id, g.city_id)
           ) s ORDER BY mine, code`,
     );
-    myPoint = points.find((p) => p.mine)!;
-    foreignPoint = points.find((p) => !p.mine)!;
-    expect(myPoint, 'worker1 answers for a grid cell').toBeDefined();
-    expect(foreignPoint, 'worker1 has a cell in scope that is not theirs').toBeDefined();
+    const mine = points.find((p) => p.mine);
+    const foreign = points.find((p) => !p.mine);
+    expect(mine, 'worker1 answers for a grid cell').toBeDefined();
+    expect(foreign, 'worker1 has a cell in scope that is not theirs').toBeDefined();
+    myPoint = { lon: mine!.lon, lat: mine!.lat };
+    foreignPoint = { lon: foreign!.lon, lat: foreign!.lat };
   });
 
   afterAll(async () => {
@@ -240,13 +242,11 @@ describe.skipIf(skip)('field app in Chromium', () => {
       expect(await page.locator(`[data-case-id="${foreign.id}"]`).count()).toBe(0);
 
       await card.locator('[data-action=fail]').click();
-      await card
-        .getByTestId('action-photo')
-        .setInputFiles({
-          name: 'still-there.jpg',
-          mimeType: 'image/jpeg',
-          buffer: await testPhoto(800, 600),
-        });
+      await card.getByTestId('action-photo').setInputFiles({
+        name: 'still-there.jpg',
+        mimeType: 'image/jpeg',
+        buffer: await testPhoto(800, 600),
+      });
       await card.getByTestId('action-note').fill('rubbish still there');
       await card.getByTestId('action-submit').click();
       await expect.poll(() => card.count(), WAIT).toBe(0);
@@ -294,6 +294,57 @@ describe.skipIf(skip)('field app in Chromium', () => {
       );
       expect(still.case.status).toBe('RESOLVED');
       expect(pageErrors).toEqual([]);
+      await session.context.close();
+    },
+    BROWSER_TEST_TIMEOUT,
+  );
+
+  test(
+    'online, the report screen names the grid cell and nearby duplicates; on duty shares the position; English on request',
+    async () => {
+      const session = await phoneContext(browser, server.url, myPoint);
+      const { page, pageErrors } = await openField(session, server.url);
+      await signIn(page, WORKER);
+      // An open case of the same category 10 m away is offered as a likely duplicate.
+      const nearby = await reportAndFile(`open case nearby ${Date.now()}`, {
+        lon: myPoint.lon,
+        lat: myPoint.lat + 0.00009,
+      });
+      const { gridAt } = await gql<{ gridAt: { code: string } }>(
+        'query ($p: PointInput!) { gridAt(location: $p) { code } }',
+        { p: myPoint },
+        commanderToken,
+      );
+      await expect
+        .poll(() => page.getByTestId('report-grid').getAttribute('data-grid-code'), WAIT)
+        .toBe(gridAt.code);
+      // Search by code this time (the offline report searched by name).
+      await page.getByTestId('report-category-search').fill(CATEGORY);
+      await page.locator(`[data-testid=report-category-options] [data-category="${CATEGORY}"]`).click();
+      const duplicate = page.locator(`[data-testid=report-duplicates] [data-duplicate-id="${nearby.id}"]`);
+      await expect.poll(() => duplicate.count(), WAIT).toBe(1);
+      expect(await duplicate.textContent()).toContain(nearby.code);
+
+      await page.getByTestId('duty').click();
+      await expect.poll(() => page.getByTestId('duty').getAttribute('class'), WAIT).toContain('on');
+      const position = () =>
+        rows<{ onDuty: boolean; meters: number }>(
+          database.db,
+          sql`SELECT on_duty AS "onDuty",
+                     ST_Distance(location::geography, ST_SetSRID(ST_MakePoint(${myPoint.lon}::float8, ${myPoint.lat}::float8), 4326)::geography) AS meters
+              FROM worker_positions WHERE user_id = ${Number(workerId)}`,
+        ).then((found) => found[0]);
+      await expect.poll(position, WAIT).toMatchObject({ onDuty: true });
+      expect((await position())!.meters).toBeLessThan(1);
+      await page.getByTestId('duty').click();
+      await expect.poll(position, WAIT).toMatchObject({ onDuty: false });
+
+      await page.getByTestId('language').click();
+      await expect.poll(() => page.getByTestId('tab-work').textContent(), WAIT).toBe('My work');
+      expect(await page.getByTestId('report-send').textContent()).toBe('Send report');
+      await page.screenshot({ path: artifactPath('field-report-en.png') });
+      expect(pageErrors).toEqual([]);
+      expect(remoteRequests(session.requests)).toEqual([]);
       await session.context.close();
     },
     BROWSER_TEST_TIMEOUT,
