@@ -184,11 +184,14 @@ export async function act(
   extra: Record<string, unknown> = {},
 ): Promise<ActResult> {
   const query = MUTATIONS[action].replace('CASE', CASE_FIELDS);
-  const { data, errors } = await server.graphql<Record<string, CaseView>>(
-    query,
-    { id: String(caseId), v: version, ...extra },
-    user.token,
-  );
+  const send = () =>
+    server.graphql<Record<string, CaseView>>(query, { id: String(caseId), v: version, ...extra }, user.token);
+  // fetch may reuse a keep-alive socket the server is just closing (its 5 s idle timeout, late
+  // on a busy machine): the request never reached the server, so sending it again is safe.
+  const { data, errors } = await send().catch((error: unknown) => {
+    if ((error as { cause?: { code?: string } }).cause?.code === 'ECONNRESET') return send();
+    throw error;
+  });
   if (errors?.length) {
     return {
       code: errors[0]!.extensions?.code,
