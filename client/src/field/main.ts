@@ -39,6 +39,17 @@ if ('serviceWorker' in navigator && import.meta.env.PROD) {
     });
 }
 
+/**
+ * One outbox per page. Token and owner both come from the stored session at send time, so after a
+ * sign-out and another worker's sign-in, nothing of the first worker's is sent as the second.
+ */
+const outbox = new Outbox({
+  request,
+  token: currentToken,
+  username: () => loadSession()?.user.username ?? null,
+  onSent: () => void ctx?.refreshWork(),
+});
+
 let ctx: FieldContext | null = null;
 let stopLive: (() => void) | undefined;
 let duty: DutyTracker | undefined;
@@ -98,12 +109,6 @@ function showLogin(message?: string): void {
 }
 
 async function start(user: FieldUser): Promise<void> {
-  const outbox = new Outbox({
-    request,
-    token: currentToken,
-    username: () => user.username,
-    onSent: () => void ctx?.refreshWork(),
-  });
   const [cells, categories, work] = await Promise.all([
     fetchMyCells(request).catch(() => []),
     fetchCategories(request).catch(() => []),
