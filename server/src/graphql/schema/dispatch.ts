@@ -6,6 +6,7 @@
 import { loadCalendar } from '../../domain/cases/settings';
 import type { CaseRow } from '../../domain/cases/view';
 import { applyTransition } from '../../domain/cases/workflow';
+import { fileAndDispatch } from '../../domain/dispatch/auto-route';
 import {
   type DispatchSuggestion,
   dispatchSuggestions,
@@ -199,4 +200,28 @@ clockMutation(
   'RESUME',
   "Restarts a held case's clock: each deadline gets back the time it had left when the hold began. COMMANDER.",
   false,
+);
+
+builder.mutationField('fileAndDispatchCase', (t) =>
+  t.field({
+    type: CaseRef,
+    description:
+      'REPORTED → FILED → DISPATCHED in one step (auto-routing): to the department or worker given — e.g. an ' +
+      "accepted suggestion — or, when neither is given, to the category's default department. COMMANDER.",
+    authScopes: { loggedIn: true },
+    args: {
+      ...clockArgs(t),
+      departmentId: t.arg.id({ required: false }),
+      assigneeId: t.arg.id({ required: false }),
+      note: t.arg.string({ required: false }),
+    },
+    resolve: (_root, args, ctx) =>
+      fileAndDispatch(ctx.db, actorOf(ctx), {
+        id: args.id,
+        expectedVersion: args.expectedVersion,
+        departmentId: args.departmentId ?? null,
+        assigneeId: args.assigneeId ?? null,
+        note: args.note ?? null,
+      }),
+  }),
 );
