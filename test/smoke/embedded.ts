@@ -90,7 +90,7 @@ async function countCases(base: string): Promise<number> {
       cases: { edges: unknown[]; pageInfo: { hasNextPage: boolean; endCursor: string | null } };
     } = await gql(
       base,
-      'query($after: String) { cases(first: 1000, after: $after) { edges { node { id } } pageInfo { hasNextPage endCursor } } }',
+      'query($first: Int!, $after: String) { cases(first: $first, after: $after) { edges { node { id } } pageInfo { hasNextPage endCursor } } }',
       { after },
       login.token,
     );

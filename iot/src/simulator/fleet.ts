@@ -134,11 +134,15 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
       await Promise.all(
         running.map(async (r) => {
           if (r.client.connected) {
-            await r.client
-              .publishAsync(statusTopic(r.device.deviceId), '{"online":false}', { qos: 1, retain: true })
-              .catch(() => {});
+            // Bounded: a broker that is itself shutting down may never acknowledge it.
+            await Promise.race([
+              r.client
+                .publishAsync(statusTopic(r.device.deviceId), '{"online":false}', { qos: 1, retain: true })
+                .catch(() => {}),
+              new Promise((resolve) => setTimeout(resolve, 2000).unref()),
+            ]);
           }
-          await r.client.endAsync().catch(() => {});
+          await r.client.endAsync(true).catch(() => {});
         }),
       );
     },
