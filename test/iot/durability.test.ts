@@ -314,5 +314,5 @@ describe('a worker killed mid-batch', () => {
     expect(stored).toBe(acked);
     for (const d of devices) await d.client.endAsync();
     await broker.close();
-  }, 420_000);
+  }, 600_000);
 });
