@@ -1,35 +1,70 @@
 /**
- * The command-center page: top bar, the city map, the situation panel and the status strip.
- * The map is created once per sign-in; the panels re-render on data and language changes.
+ * The command-center page: top bar, KPI strip, the city map, the layer panel on the left, the case
+ * queue and alarm feed on the right, drawers for a case or a sensor, and the status strip. Case,
+ * alarm and worker events arrive over SSE and are applied in small batches.
  */
 import type * as maplibregl from 'maplibre-gl';
 import { h } from './dom';
 import type { Request } from './graphql/client';
 import {
-  allCases,
+  ALARM_FIELDS,
+  type AlarmItem,
+  acknowledgeAlarm,
   type CaseStatus,
-  type CaseSummary,
-  gridCells,
+  type CategoryItem,
+  categoryList,
+  openAlarms,
+  type QueueCase,
+  type QueueFilter,
+  queueCases,
   regions,
   type SessionUser,
+  totals,
+  type WorkerPoint,
+  workerPositions,
 } from './graphql/operations';
 import { t } from './i18n';
+import { LiveBatcher } from './live/batcher';
+import { type Subscription, subscribe } from './live/sse';
 import { CommandMap } from './map/command-map';
-import { CASE_STATUSES } from './map/palette';
-import type { LayerGroup } from './map/style';
+import { CASE_STATUSES, OPEN_STATUSES } from './map/palette';
+import { DEFAULT_LAYERS, type LayerGroup } from './map/style';
+import { renderAlarmFeed } from './panels/alarm-feed';
+import { CaseDrawer } from './panels/case-drawer';
 import { renderHeader } from './panels/header';
-import { renderOverview } from './panels/overview';
+import { type Kpis, renderKpiStrip } from './panels/kpi-strip';
+import { renderLayerPanel, section } from './panels/layers';
+import { QUEUE_STATUSES, renderQueue } from './panels/queue';
+import { SensorDrawer } from './panels/sensor-drawer';
 import { type LoadedCounts, renderStatusBar } from './panels/status-bar';
+import { renderTrend, type TrendDay } from './panels/trends';
+import { currentToken } from './session';
 
 declare global {
   interface Window {
-    /** Read-only test hook: the browser test queries rendered features through it. */
-    __citygrid?: { readonly map: maplibregl.Map };
+    /** Read-only test hook: the browser tests query rendered features through it. */
+    __citygrid?: { readonly map: maplibregl.Map; readonly live: LiveStats };
   }
 }
 
-/** Width of a side panel plus its margins, kept clear when the city is fitted. */
-const SIDEBAR_SPACE = 336;
+/** What the live feed has done, for people reading the DOM and for the tests. */
+export interface LiveStats {
+  caseEvents: number;
+  alarmEvents: number;
+  workerEvents: number;
+  batches: number;
+  largestBatch: number;
+}
+
+const SIDEBAR_SPACE = 356;
+const QUEUE_PAGE = 200;
+const OVERDUE_PAGE = 100;
+const ALARM_PAGE = 200;
+
+const CASE_CHANGED = `subscription CaseChanged { caseChanged { action case {
+  id code status priority location { lon lat } category { code name nameEn } reportedAt overdue remainingMinutes currentDueAt grid { name } } } }`;
+const ALARM_CHANGED = `subscription AlarmChanged { alarmChanged { ${ALARM_FIELDS} } }`;
+const WORKER_MOVED = 'subscription WorkerMoved { workerMoved { workerId location { lon lat } onDuty at } }';
 
 export interface CommandCenterOptions {
   root: HTMLElement;
@@ -41,67 +76,129 @@ export interface CommandCenterOptions {
 export class CommandCenter {
   private readonly options: CommandCenterOptions;
   private readonly headerSlot = h('div', { class: 'shell__header' });
+  private readonly kpiSlot = h('div', { class: 'shell__kpis' });
   private readonly sidebarSlot = h('div', { class: 'shell__sidebar' });
-  private readonly activitySlot = h('div', { class: 'shell__sidebar shell__sidebar--right' });
+  private readonly rightSlot = h('div', { class: 'shell__sidebar shell__sidebar--right' });
   private readonly statusSlot = h('div', { class: 'shell__status' });
   private readonly overlay = h('div', { class: 'map-overlay', role: 'status' });
   private readonly commandMap: CommandMap;
-  private cases: CaseSummary[] = [];
-  private counts: LoadedCounts | null = null;
+  private readonly caseDrawer: CaseDrawer;
+  private readonly sensorDrawer: SensorDrawer;
   private readonly visibleStatuses = new Set<CaseStatus>(CASE_STATUSES);
-  private readonly visibleLayers = new Set<LayerGroup>(['districts', 'streets', 'grid', 'cases']);
+  private readonly visibleLayers = new Set<LayerGroup>(DEFAULT_LAYERS);
+  private heatDays = 7;
+  private counts: LoadedCounts | null = null;
+  private queue: QueueCase[] = [];
+  private queueFilter: { status: CaseStatus | null; category: string | null; overdueOnly: boolean } = {
+    status: null,
+    category: null,
+    overdueOnly: false,
+  };
+  private queueRequest = 0;
+  private categories: CategoryItem[] = [];
+  private alarms: AlarmItem[] = [];
+  private kpis: Kpis = {
+    reported: null,
+    filed: null,
+    closed: null,
+    onTimeRate: null,
+    activeAlarms: null,
+    workersOnDuty: null,
+  };
+  private trend: TrendDay[] = [];
+  private readonly live: LiveStats = {
+    caseEvents: 0,
+    alarmEvents: 0,
+    workerEvents: 0,
+    batches: 0,
+    largestBatch: 0,
+  };
+  private readonly subscriptions: Subscription[] = [];
+  private readonly batchers: LiveBatcher<unknown>[] = [];
+  private readonly timers = new Map<string, ReturnType<typeof setTimeout>>();
+  private workerPoll: ReturnType<typeof setInterval> | undefined;
+  private destroyed = false;
   private setPointer: (p: { lon: number; lat: number } | null) => void = () => {};
+  private readonly onKey = (event: KeyboardEvent) => {
+    if (event.key === 'Escape') {
+      if (!this.caseDrawer.element.hidden) this.caseDrawer.close();
+      else if (!this.sensorDrawer.element.hidden) this.sensorDrawer.close();
+      else this.commandMap.closePopup();
+    }
+  };
 
   constructor(options: CommandCenterOptions) {
     this.options = options;
-    const mapContainer = h('div', { class: 'map', id: 'map', 'data-testid': 'map' });
+    const mapContainer = h('div', { class: 'map', id: 'map', 'data-testid': 'map', tabindex: '0' });
+    this.caseDrawer = new CaseDrawer({
+      request: options.request,
+      role: options.user.role,
+      token: currentToken,
+      onClose: () => this.render(),
+      onChanged: () => {
+        void this.refreshQueue();
+        this.schedule('stats', 300, () => this.refreshCellCounts());
+      },
+      onFocus: (c) => this.commandMap.focus(c.location, c.id),
+    });
+    this.sensorDrawer = new SensorDrawer(options.request, () => undefined);
     options.root.replaceChildren(
       h(
         'div',
         { class: 'shell' },
         this.headerSlot,
-        h('div', { class: 'shell__body' }, mapContainer, this.sidebarSlot, this.activitySlot, this.overlay),
+        this.kpiSlot,
+        h(
+          'div',
+          { class: 'shell__body' },
+          mapContainer,
+          this.sidebarSlot,
+          this.rightSlot,
+          this.caseDrawer.element,
+          this.sensorDrawer.element,
+          this.overlay,
+        ),
         this.statusSlot,
       ),
     );
     this.commandMap = new CommandMap({
       container: mapContainer,
       padding: { top: 40, right: SIDEBAR_SPACE, bottom: 40, left: SIDEBAR_SPACE },
+      token: currentToken,
       onPointer: (p) => this.setPointer(p),
+      onCase: (id) => this.openCase(id),
+      onSensor: (id) => this.openSensor(id),
     });
     Object.defineProperty(window, '__citygrid', {
-      value: Object.freeze({ map: this.commandMap.map }),
+      value: Object.freeze({ map: this.commandMap.map, live: this.live }),
       writable: false,
       configurable: true,
     });
+    document.addEventListener('keydown', this.onKey);
     this.render();
   }
 
-  /** Loads the city and its cases and draws them; resolves when the map has rendered them. */
+  /** Loads the city and draws it; resolves when the map has rendered. Panels fill in alongside. */
   async load(): Promise<void> {
     setMapState('loading');
     this.showOverlay(h('div', { class: 'spinner' }), t('map.loading'));
+    this.startLive();
+    void this.loadPanels();
     try {
       const { request } = this.options;
-      const [districts, streets, cells, cases] = await Promise.all([
+      const [districts, streets] = await Promise.all([
         regions(request, 'DISTRICT'),
         regions(request, 'STREET'),
-        gridCells(request),
-        allCases(request),
       ]);
-      this.cases = cases;
-      this.counts = {
-        districts: districts.length,
-        streets: streets.length,
-        gridCells: cells.length,
-        cases: cases.length,
-      };
-      this.render();
-      await this.commandMap.show({ districts, streets, gridCells: cells, cases });
+      this.counts = { districts: districts.length, streets: streets.length, gridCells: 0, cases: 0 };
+      this.renderStatus();
+      await Promise.all([this.commandMap.show({ districts, streets }), this.refreshCellCounts()]);
+      await this.commandMap.idle();
+      if (this.destroyed) return;
       this.overlay.hidden = true;
       setMapState('ready');
     } catch (error) {
-      if (!this.options.root.contains(this.overlay)) return; // signed out meanwhile
+      if (this.destroyed) return;
       setMapState('error');
       console.error('citygrid: loading the map data failed', error);
       this.showOverlay(
@@ -116,38 +213,329 @@ export class CommandCenter {
     }
   }
 
-  /** Re-renders the panels (after a language change); the map and its data stay. */
+  /** Re-renders the panels (after a language change or new data); the map and its data stay. */
   render(): void {
+    if (this.destroyed) return;
     this.headerSlot.replaceChildren(
       renderHeader({ user: this.options.user, onLogout: this.options.onLogout }),
     );
-    const panels = renderOverview(
-      { cases: this.cases, visibleStatuses: this.visibleStatuses, visibleLayers: this.visibleLayers },
-      {
-        onToggleStatus: (status) => {
-          toggle(this.visibleStatuses, status);
-          this.commandMap.setStatusFilter(this.visibleStatuses);
-          this.render();
+    this.kpiSlot.replaceChildren(renderKpiStrip(this.kpis));
+    this.sidebarSlot.replaceChildren(
+      renderLayerPanel(
+        { visibleStatuses: this.visibleStatuses, visibleLayers: this.visibleLayers, heatDays: this.heatDays },
+        {
+          onToggleStatus: (status) => {
+            toggle(this.visibleStatuses, status);
+            this.commandMap.setStatusFilter(this.visibleStatuses);
+            this.render();
+          },
+          onToggleLayer: (group) => {
+            this.commandMap.setLayerGroupVisible(group, toggle(this.visibleLayers, group));
+            this.render();
+          },
+          onHeatDays: (days) => {
+            this.heatDays = days;
+            this.commandMap.setHeatPeriod(days);
+          },
         },
-        onToggleLayer: (group) => {
-          this.commandMap.setLayerGroupVisible(group, toggle(this.visibleLayers, group));
-          this.render();
-        },
-        onFocusCase: (id) => this.commandMap.focusCase(id),
-      },
+        renderTrend(this.trend, 300),
+      ),
     );
-    this.sidebarSlot.replaceChildren(panels.situation);
-    this.activitySlot.replaceChildren(panels.activity);
-    const statusBar = renderStatusBar(this.counts);
-    this.setPointer = statusBar.setPointer;
-    this.statusSlot.replaceChildren(statusBar.element);
-    this.commandMap.closePopup();
+    this.renderRight();
+    this.renderStatus();
   }
 
   destroy(): void {
+    this.destroyed = true;
+    for (const s of this.subscriptions) s.close();
+    for (const b of this.batchers) b.stop();
+    for (const timer of this.timers.values()) clearTimeout(timer);
+    if (this.workerPoll) clearInterval(this.workerPoll);
+    document.removeEventListener('keydown', this.onKey);
     this.commandMap.destroy();
     Reflect.deleteProperty(window, '__citygrid');
     delete document.documentElement.dataset.mapState;
+    delete document.documentElement.dataset.live;
+  }
+
+  private renderRight(): void {
+    const queue = renderQueue(
+      {
+        cases: this.queue,
+        ...this.queueFilter,
+        categories: this.categories,
+        selectedId: this.caseDrawer.caseId,
+      },
+      {
+        onStatus: (status) => {
+          this.queueFilter.status = status;
+          void this.refreshQueue();
+        },
+        onCategory: (code) => {
+          this.queueFilter.category = code;
+          void this.refreshQueue();
+        },
+        onOverdueOnly: (on) => {
+          this.queueFilter.overdueOnly = on;
+          void this.refreshQueue();
+        },
+        onOpen: (id) => this.openCase(id),
+      },
+    );
+    const alarms = renderAlarmFeed(this.alarms, {
+      canAcknowledge: this.options.user.role === 'COMMANDER',
+      onAcknowledge: (id) => {
+        void acknowledgeAlarm(this.options.request, id).then(() => this.refreshAlarms());
+      },
+      onOpenSensor: (id, location) => {
+        this.commandMap.focus(location);
+        this.openSensor(id);
+      },
+    });
+    this.rightSlot.replaceChildren(
+      h(
+        'aside',
+        { class: 'sidebar', 'data-testid': 'activity' },
+        section(t('queue.title'), queue, h('span', { class: 'panel__count' }, String(this.queue.length))),
+        section(t('alarms.title'), alarms),
+      ),
+    );
+  }
+
+  private renderStatus(): void {
+    const statusBar = renderStatusBar(this.counts);
+    this.setPointer = statusBar.setPointer;
+    this.statusSlot.replaceChildren(statusBar.element);
+  }
+
+  private openCase(id: string): void {
+    this.sensorDrawer.element.hidden = true;
+    void this.caseDrawer.open(id).then(() => this.renderRight());
+  }
+
+  private openSensor(id: string): void {
+    this.caseDrawer.element.hidden = true;
+    void this.sensorDrawer.open(id);
+  }
+
+  private async loadPanels(): Promise<void> {
+    const { request } = this.options;
+    await Promise.allSettled([
+      categoryList(request).then((c) => {
+        this.categories = c;
+      }),
+      this.refreshQueue(),
+      this.refreshAlarms(),
+      this.refreshWorkers(),
+      this.refreshKpis(),
+    ]);
+    this.render();
+    void this.loadTrend();
+  }
+
+  private async refreshQueue(): Promise<void> {
+    const { status, category, overdueOnly } = this.queueFilter;
+    // Only the latest filter's answer may land: an older one can arrive after it.
+    const requestNumber = ++this.queueRequest;
+    const filter: QueueFilter = { status: status ? [status] : [...QUEUE_STATUSES] };
+    if (category) filter.categoryCodes = [category];
+    const { request } = this.options;
+    // The server orders newest first; the overdue page makes sure the most urgent are in the queue.
+    const [overdue, recent] = await Promise.all([
+      queueCases(request, { ...filter, overdue: true }, OVERDUE_PAGE),
+      overdueOnly ? Promise.resolve([]) : queueCases(request, filter, QUEUE_PAGE),
+    ]);
+    if (requestNumber !== this.queueRequest) return;
+    const byId = new Map<string, QueueCase>();
+    for (const c of [...overdue, ...recent]) byId.set(c.id, c);
+    this.queue = [...byId.values()];
+    if (!this.destroyed) this.renderRight();
+  }
+
+  private async refreshAlarms(): Promise<void> {
+    this.alarms = await openAlarms(this.options.request, ALARM_PAGE);
+    this.kpis.activeAlarms = this.alarms.filter((a) => a.status === 'ACTIVE').length;
+    if (!this.destroyed) this.render();
+  }
+
+  private async refreshWorkers(): Promise<void> {
+    const points = await workerPositions(this.options.request);
+    this.commandMap.updateWorkers(points, true);
+    this.kpis.workersOnDuty = this.commandMap.onDutyWorkers;
+  }
+
+  private async refreshCellCounts(): Promise<void> {
+    const token = currentToken();
+    const response = await fetch('/tiles/grid_cells/stats.json', {
+      headers: token ? { authorization: `Bearer ${token}` } : {},
+    });
+    if (!response.ok) throw new Error(`/tiles/grid_cells/stats.json answered ${response.status}`);
+    const { cells } = (await response.json()) as { cells: [number, number, number][] };
+    this.commandMap.setCellCounts(cells);
+    if (this.counts) {
+      this.counts = { ...this.counts, gridCells: cells.length, cases: cells.reduce((n, c) => n + c[1], 0) };
+      this.renderStatus();
+    }
+  }
+
+  private async refreshKpis(): Promise<void> {
+    const start = new Date();
+    start.setHours(0, 0, 0, 0);
+    try {
+      const today = await totals(this.options.request, start, new Date());
+      this.kpis.reported = today.reported;
+      this.kpis.filed = today.filed;
+      this.kpis.closed = today.closed;
+      this.kpis.onTimeRate = today.due > 0 ? today.closedOnTime / today.due : null;
+    } catch {
+      // A role without evaluation access sees dashes.
+    }
+    if (!this.destroyed) this.kpiSlot.replaceChildren(renderKpiStrip(this.kpis));
+  }
+
+  private async loadTrend(): Promise<void> {
+    const days: TrendDay[] = [];
+    const start = new Date();
+    start.setHours(0, 0, 0, 0);
+    start.setDate(start.getDate() - 29);
+    const dayStarts = Array.from({ length: 30 }, (_, i) => {
+      const d = new Date(start);
+      d.setDate(start.getDate() + i);
+      return d;
+    });
+    // A few days at a time: the evaluation query is not free on a big database.
+    for (let i = 0; i < dayStarts.length; i += 5) {
+      const chunk = dayStarts.slice(i, i + 5);
+      const results = await Promise.all(
+        chunk.map((from) => {
+          const to = new Date(from);
+          to.setDate(from.getDate() + 1);
+          return totals(this.options.request, from, to).catch(() => null);
+        }),
+      );
+      if (this.destroyed) return;
+      results.forEach((r, j) => {
+        if (r) days.push({ day: chunk[j]!.getTime() / 1000, reported: r.reported, closed: r.closed });
+      });
+    }
+    this.trend = days;
+    this.render();
+  }
+
+  private startLive(): void {
+    const token = currentToken;
+    const cases = new LiveBatcher<{ action: string; case: QueueCase }>(
+      (e) => e.case.id,
+      (batch) => this.applyCaseBatch(batch),
+      { intervalMs: 250, maxPerFlush: 40 },
+    );
+    const alarms = new LiveBatcher<AlarmItem>(
+      (a) => a.id,
+      (batch) => this.applyAlarmBatch(batch),
+      { intervalMs: 500, maxPerFlush: 50 },
+    );
+    const workers = new LiveBatcher<WorkerPoint>(
+      (w) => w.workerId,
+      (batch) => this.applyWorkerBatch(batch),
+      { intervalMs: 250, maxPerFlush: 2000 },
+    );
+    this.batchers.push(
+      cases as LiveBatcher<unknown>,
+      alarms as LiveBatcher<unknown>,
+      workers as LiveBatcher<unknown>,
+    );
+    const setLive = (connected: boolean) => {
+      document.documentElement.dataset.live = connected ? 'connected' : 'disconnected';
+    };
+    this.subscriptions.push(
+      subscribe<{ caseChanged: { action: string; case: QueueCase } }>({
+        query: CASE_CHANGED,
+        token,
+        onState: setLive,
+        onData: (d) => cases.push(d.caseChanged),
+      }),
+      subscribe<{ alarmChanged: AlarmItem }>({
+        query: ALARM_CHANGED,
+        token,
+        onData: (d) => alarms.push(d.alarmChanged),
+      }),
+      subscribe<{ workerMoved: WorkerPoint }>({
+        query: WORKER_MOVED,
+        token,
+        onData: (d) => workers.push(d.workerMoved),
+        // Without the subscription on the server, poll the positions instead.
+        onRefused: () => {
+          this.workerPoll = setInterval(() => void this.refreshWorkers().then(() => this.render()), 15_000);
+        },
+      }),
+    );
+  }
+
+  private applyCaseBatch(batch: { action: string; case: QueueCase }[]): void {
+    this.noteBatch(batch.length);
+    this.live.caseEvents += batch.length;
+    this.commandMap.upsertLiveCases(batch.map((e) => e.case));
+    const byId = new Map(this.queue.map((c) => [c.id, c]));
+    for (const { case: c } of batch) {
+      if (this.matchesQueue(c)) byId.set(c.id, c);
+      else byId.delete(c.id);
+      void this.caseDrawer.refreshIf(c.id);
+    }
+    this.queue = [...byId.values()];
+    this.renderRight();
+    this.schedule('stats', 1500, () => this.refreshCellCounts());
+    this.schedule('kpis', 10_000, () => this.refreshKpis());
+    this.schedule('tiles', 8000, async () => this.commandMap.reloadCaseTiles());
+  }
+
+  private applyAlarmBatch(batch: AlarmItem[]): void {
+    this.noteBatch(batch.length);
+    this.live.alarmEvents += batch.length;
+    const byId = new Map(this.alarms.map((a) => [a.id, a]));
+    for (const a of batch) byId.set(a.id, a);
+    this.alarms = [...byId.values()]
+      .filter((a) => a.status !== 'CLEARED')
+      .sort((a, b) => (a.startedAt < b.startedAt ? 1 : -1));
+    this.kpis.activeAlarms = this.alarms.filter((a) => a.status === 'ACTIVE').length;
+    this.kpiSlot.replaceChildren(renderKpiStrip(this.kpis));
+    this.renderRight();
+  }
+
+  private applyWorkerBatch(batch: WorkerPoint[]): void {
+    this.noteBatch(batch.length);
+    this.live.workerEvents += batch.length;
+    this.commandMap.updateWorkers(batch);
+    const onDuty = this.commandMap.onDutyWorkers;
+    if (onDuty !== this.kpis.workersOnDuty) {
+      this.kpis.workersOnDuty = onDuty;
+      this.kpiSlot.replaceChildren(renderKpiStrip(this.kpis));
+    }
+  }
+
+  private noteBatch(size: number): void {
+    this.live.batches++;
+    this.live.largestBatch = Math.max(this.live.largestBatch, size);
+  }
+
+  private matchesQueue(c: QueueCase): boolean {
+    const { status, category, overdueOnly } = this.queueFilter;
+    if (!OPEN_STATUSES.has(c.status)) return false;
+    if (status && c.status !== status) return false;
+    if (category && c.category.code !== category) return false;
+    if (overdueOnly && !c.overdue) return false;
+    return true;
+  }
+
+  /** Runs `task` once after `ms`, however often it is asked for meanwhile. */
+  private schedule(key: string, ms: number, task: () => Promise<void>): void {
+    if (this.timers.has(key) || this.destroyed) return;
+    this.timers.set(
+      key,
+      setTimeout(() => {
+        this.timers.delete(key);
+        if (!this.destroyed) void task().catch(() => undefined);
+      }, ms),
+    );
   }
 
   private showOverlay(...content: (Node | string)[]): void {
@@ -156,14 +544,12 @@ export class CommandCenter {
   }
 }
 
-/** Toggles membership; returns whether the item is now in the set. */
 function toggle<T>(set: Set<T>, item: T): boolean {
   if (set.delete(item)) return false;
   set.add(item);
   return true;
 }
 
-/** `<html data-map-state>`: loading | ready | error, for people reading the DOM and for the browser test. */
 function setMapState(state: 'loading' | 'ready' | 'error'): void {
   document.documentElement.dataset.mapState = state;
 }

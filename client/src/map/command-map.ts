@@ -1,52 +1,77 @@
 /**
- * The command-center map: a MapLibre map over our own GeoJSON layers, with hover highlight,
- * click popups (case details, grid cell, street and district), layer toggles and a status filter.
+ * The command-center map: districts and streets (GeoJSON), grid cells, cases and sensors (vector
+ * tiles from our server, signed with the session's token), a choropleth of open and overdue cases
+ * through feature-state, fresh cases and workers as live GeoJSON, a heatmap of reports over a
+ * period, hover and click for details.
  */
 import * as maplibregl from 'maplibre-gl';
 import 'maplibre-gl/dist/maplibre-gl.css';
-import type { CaseStatus, CaseSummary, GridCell, Region } from '../graphql/operations';
-import { formatDateTime, localName, t } from '../i18n';
-import { type Bounds, boundsOf, caseFeatures, gridCellFeatures, regionFeatures } from './features';
-import { CASE_STATUSES, STATUS_COLORS } from './palette';
-import { commandCenterStyle, LAYER_GROUPS, LAYERS, type LayerGroup, SOURCES, URGENT_OPEN } from './style';
+import type { CaseStatus, Region, WorkerPoint } from '../graphql/operations';
+import { localName, t } from '../i18n';
+import { type Bounds, boundsOf, regionFeatures } from './features';
+import { CASE_STATUSES } from './palette';
+import {
+  CASE_POINTS_MIN_ZOOM,
+  commandCenterStyle,
+  LAYER_GROUPS,
+  LAYERS,
+  type LayerGroup,
+  SOURCE_LAYERS,
+  SOURCES,
+  tileUrl,
+} from './style';
 import { startMapWorkers } from './workers';
 
-export interface CityData {
+export interface CityOutlines {
   districts: Region[];
   streets: Region[];
-  gridCells: GridCell[];
-  cases: CaseSummary[];
+}
+
+/** A case as the live layer draws it until the next tiles show it. */
+export interface LiveCase {
+  id: string;
+  code: string;
+  status: CaseStatus;
+  priority: string;
+  location: { lon: number; lat: number };
 }
 
 export interface CommandMapOptions {
   container: HTMLElement;
   /** Room the overlay panels take, so that fitting the city keeps it visible. */
   padding: { top: number; right: number; bottom: number; left: number };
-  /** Called with the cursor position as it moves (null when it leaves the map). */
+  /** The session's token, read for every tile request. */
+  token: () => string | null;
   onPointer?: (lngLat: { lon: number; lat: number } | null) => void;
+  onCase?: (id: string) => void;
+  onSensor?: (id: string) => void;
 }
 
-type FeatureRef = { source: string; id: string | number };
+type FeatureRef = { source: string; sourceLayer?: string; id: string | number };
 
 export class CommandMap {
   readonly map: maplibregl.Map;
-  private readonly padding: CommandMapOptions['padding'];
+  private readonly options: CommandMapOptions;
   private readonly loaded: Promise<void>;
   private popup: maplibregl.Popup | null = null;
   private hovered: FeatureRef | null = null;
   private selected: FeatureRef | null = null;
-  private casesById = new Map<string, CaseSummary>();
   private districtsById = new Map<string, Region>();
   private streetsById = new Map<string, Region>();
   private cityBounds: Bounds | null = null;
+  private statuses: ReadonlySet<CaseStatus> = new Set(CASE_STATUSES);
+  private heatDays = 7;
+  private tileVersion = 0;
+  private cellStates = new Map<number, { open: number; overdue: number }>();
+  private readonly liveCases = new Map<string, LiveCase>();
+  private readonly workers = new Map<string, WorkerPoint>();
 
   constructor(options: CommandMapOptions) {
-    this.padding = options.padding;
+    this.options = options;
     startMapWorkers();
     this.map = new maplibregl.Map({
       container: options.container,
-      style: commandCenterStyle(),
-      // Tongren until the data says where the city is.
+      style: commandCenterStyle({ caseQuery: this.caseQuery(), heatQuery: this.heatQuery() }),
       center: [109.19, 27.72],
       zoom: 12,
       minZoom: 9,
@@ -54,10 +79,16 @@ export class CommandMap {
       dragRotate: false,
       pitchWithRotate: false,
       touchPitch: false,
-      // Every layer is our own data: nothing to attribute.
       attributionControl: false,
+      // Tiles come from our own server and need the session's token.
+      transformRequest: (url) => {
+        if (!url.startsWith(`${location.origin}/tiles/`)) return { url };
+        const token = options.token();
+        return { url, headers: token ? { authorization: `Bearer ${token}` } : {} };
+      },
     });
     this.map.touchZoomRotate.disableRotation();
+    this.map.keyboard.enable();
     this.map.addControl(new FitCityControl(() => this.fitCity()), 'bottom-right');
     this.map.addControl(new maplibregl.NavigationControl({ showCompass: false }), 'bottom-right');
     this.map.addControl(new maplibregl.ScaleControl({ unit: 'metric', maxWidth: 120 }), 'bottom-right');
@@ -65,28 +96,34 @@ export class CommandMap {
       if (this.map.loaded()) resolve();
       else this.map.once('load', () => resolve());
     });
-    this.bindPointer(options.onPointer);
+    // Feature-state lives with loaded tiles: paint the choropleth again on tiles that arrive later.
+    this.map.on('sourcedata', (event) => {
+      if (event.sourceId === SOURCES.gridCells && event.isSourceLoaded) this.paintCells();
+    });
+    this.bindPointer();
   }
 
-  /** Fills the layers and fits the view to the city; resolves once the map has rendered them. */
-  async show(data: CityData): Promise<void> {
+  /** Fills the outlines and fits the view to the city; resolves once the map has rendered. */
+  async show(data: CityOutlines): Promise<void> {
     await this.loaded;
-    this.casesById = new Map(data.cases.map((c) => [c.id, c]));
     this.districtsById = new Map(data.districts.map((d) => [d.id, d]));
     this.streetsById = new Map(data.streets.map((s) => [s.id, s]));
-    this.source(SOURCES.districts).setData(regionFeatures(data.districts));
-    this.source(SOURCES.streets).setData(regionFeatures(data.streets));
-    this.source(SOURCES.gridCells).setData(gridCellFeatures(data.gridCells));
-    this.source(SOURCES.cases).setData(caseFeatures(data.cases));
+    this.geojson(SOURCES.districts).setData(regionFeatures(data.districts));
+    this.geojson(SOURCES.streets).setData(regionFeatures(data.streets));
     this.cityBounds =
-      boundsOf(data.districts.map((d) => d.geometry)) ??
-      boundsOf(data.gridCells.map((g) => g.geometry)) ??
-      boundsOf(data.cases.map((c) => ({ type: 'Point', coordinates: [c.location.lon, c.location.lat] })));
+      boundsOf(data.districts.map((d) => d.geometry)) ?? boundsOf(data.streets.map((s) => s.geometry));
     this.fitCity(false);
-    await new Promise<void>((resolve) => this.map.once('idle', () => resolve()));
+    await this.idle();
   }
 
-  /** Frames the whole city. */
+  /** Resolves when the map has loaded what it needs and stopped drawing. */
+  idle(): Promise<void> {
+    return new Promise((resolve) => {
+      if (this.map.loaded() && this.map.areTilesLoaded()) resolve();
+      else this.map.once('idle', () => resolve());
+    });
+  }
+
   fitCity(animate = true): void {
     if (!this.cityBounds) return;
     const [west, south, east, north] = this.cityBounds;
@@ -95,7 +132,7 @@ export class CommandMap {
         [west, south],
         [east, north],
       ],
-      { padding: this.padding, animate, duration: animate ? 600 : 0 },
+      { padding: this.options.padding, animate, duration: animate ? 600 : 0 },
     );
   }
 
@@ -106,25 +143,81 @@ export class CommandMap {
     if (!visible) this.closePopup();
   }
 
-  /** Shows only cases in the given statuses. */
+  /** Shows only cases in the given statuses (new tiles for the cases source; the live layer filters). */
   setStatusFilter(statuses: ReadonlySet<CaseStatus>): void {
-    const filter: maplibregl.FilterSpecification =
-      statuses.size === CASE_STATUSES.length
-        ? ['boolean', true]
-        : ['in', ['get', 'status'], ['literal', [...statuses]]];
-    this.map.setFilter(LAYERS.cases, filter);
-    this.map.setFilter(LAYERS.caseSelected, filter);
-    this.map.setFilter(LAYERS.casesHalo, ['all', URGENT_OPEN, filter]);
+    this.statuses = new Set(statuses);
+    this.reloadCaseTiles();
+    this.map.setFilter(LAYERS.liveCases, ['in', ['get', 'status'], ['literal', [...statuses]]]);
   }
 
-  /** Flies to a case and opens its popup. */
-  focusCase(id: string): void {
-    const c = this.casesById.get(id);
-    if (!c) return;
-    const lngLat: [number, number] = [c.location.lon, c.location.lat];
-    this.map.flyTo({ center: lngLat, zoom: Math.max(this.map.getZoom(), 15.5), duration: 800 });
-    this.select({ source: SOURCES.cases, id });
-    this.openPopup(lngLat, casePopup(c));
+  /** The heatmap's period: reports of the last `days` days. */
+  setHeatPeriod(days: number): void {
+    this.heatDays = days;
+    this.map
+      .getSource<maplibregl.VectorTileSource>(SOURCES.heat)
+      ?.setTiles([tileUrl('cases', this.heatQuery())]);
+  }
+
+  /** Fetches case tiles again (after live changes); the ETag keeps unchanged tiles cheap. */
+  reloadCaseTiles(): void {
+    this.tileVersion++;
+    this.map
+      .getSource<maplibregl.VectorTileSource>(SOURCES.cases)
+      ?.setTiles([tileUrl('cases', this.caseQuery())]);
+  }
+
+  /** Open and overdue counts per grid cell, painted through feature-state. */
+  setCellCounts(cells: readonly [id: number, open: number, overdue: number][]): void {
+    const next = new Map<number, { open: number; overdue: number }>();
+    for (const [id, open, overdue] of cells) next.set(id, { open, overdue });
+    // Cells that no longer have open cases go back to zero.
+    for (const id of this.cellStates.keys()) if (!next.has(id)) next.set(id, { open: 0, overdue: 0 });
+    this.cellStates = next;
+    this.paintCells();
+  }
+
+  /** Draws changed cases on top until the tiles catch up; settled ones leave the live layer. */
+  upsertLiveCases(cases: readonly LiveCase[]): void {
+    for (const c of cases) this.liveCases.set(c.id, c);
+    this.geojson(SOURCES.liveCases).setData({
+      type: 'FeatureCollection',
+      features: [...this.liveCases.values()].map((c) => ({
+        type: 'Feature',
+        id: Number(c.id),
+        geometry: { type: 'Point', coordinates: [c.location.lon, c.location.lat] },
+        properties: { id: c.id, code: c.code, status: c.status, priority: c.priority },
+      })),
+    });
+  }
+
+  /** Replaces or moves workers; off-duty workers stay in the source but are not drawn. */
+  updateWorkers(points: readonly WorkerPoint[], replace = false): void {
+    if (replace) this.workers.clear();
+    for (const p of points) this.workers.set(p.workerId, p);
+    this.geojson(SOURCES.workers).setData({
+      type: 'FeatureCollection',
+      features: [...this.workers.values()].map((w) => ({
+        type: 'Feature',
+        geometry: { type: 'Point', coordinates: [w.location.lon, w.location.lat] },
+        properties: { workerId: w.workerId, onDuty: w.onDuty, at: w.at, name: w.worker?.displayName ?? '' },
+      })),
+    });
+  }
+
+  get onDutyWorkers(): number {
+    let n = 0;
+    for (const w of this.workers.values()) if (w.onDuty) n++;
+    return n;
+  }
+
+  /** Flies to a point, close enough to see single cases. */
+  focus(location: { lon: number; lat: number }, caseId?: string): void {
+    this.map.flyTo({
+      center: [location.lon, location.lat],
+      zoom: Math.max(this.map.getZoom(), CASE_POINTS_MIN_ZOOM + 1.5),
+      duration: 600,
+    });
+    if (caseId) this.select({ source: SOURCES.cases, sourceLayer: SOURCE_LAYERS.cases, id: Number(caseId) });
   }
 
   closePopup(): void {
@@ -137,46 +230,113 @@ export class CommandMap {
     this.map.remove();
   }
 
-  private source(id: string): maplibregl.GeoJSONSource {
+  private caseQuery(): string {
+    const parts: string[] = [];
+    if (this.statuses.size < CASE_STATUSES.length)
+      parts.push(`status=${[...this.statuses].join(',') || 'NONE'}`);
+    if (this.tileVersion) parts.push(`v=${this.tileVersion}`);
+    return parts.length ? `?${parts.join('&')}` : '';
+  }
+
+  private heatQuery(): string {
+    const since = new Date(Date.now() - this.heatDays * 86_400_000);
+    since.setMinutes(0, 0, 0);
+    return `?reportedAfter=${encodeURIComponent(since.toISOString())}`;
+  }
+
+  private paintCells(): void {
+    if (!this.map.getSource(SOURCES.gridCells)) return;
+    for (const [id, state] of this.cellStates) {
+      this.map.setFeatureState(
+        { source: SOURCES.gridCells, sourceLayer: SOURCE_LAYERS.gridCells, id },
+        state,
+      );
+    }
+  }
+
+  private geojson(id: string): maplibregl.GeoJSONSource {
     const source = this.map.getSource<maplibregl.GeoJSONSource>(id);
     if (!source) throw new Error(`map source ${id} is missing from the style`);
     return source;
   }
 
-  private bindPointer(onPointer: CommandMapOptions['onPointer']): void {
+  private bindPointer(): void {
     const map = this.map;
-    const hoverLayers = [LAYERS.cases, LAYERS.gridCellsFill];
+    const clickable = [
+      LAYERS.liveCases,
+      LAYERS.cases,
+      LAYERS.caseCells,
+      LAYERS.sensors,
+      LAYERS.workers,
+      LAYERS.gridCellsFill,
+    ];
     map.on('mousemove', (event) => {
-      onPointer?.({ lon: event.lngLat.lng, lat: event.lngLat.lat });
-      const features = map.queryRenderedFeatures(event.point, { layers: hoverLayers });
-      const onCase = features.some((f) => f.layer.id === LAYERS.cases);
+      this.options.onPointer?.({ lon: event.lngLat.lng, lat: event.lngLat.lat });
+      const features = map.queryRenderedFeatures(event.point, { layers: clickable });
       map.getCanvas().style.cursor = features.length > 0 ? 'pointer' : '';
-      const cell = onCase ? undefined : features.find((f) => f.layer.id === LAYERS.gridCellsFill);
-      this.setHover(cell?.id === undefined ? null : { source: SOURCES.gridCells, id: cell.id });
+      const cell = features[0]?.layer.id === LAYERS.gridCellsFill ? features[0] : undefined;
+      this.setHover(
+        cell?.id === undefined
+          ? null
+          : { source: SOURCES.gridCells, sourceLayer: SOURCE_LAYERS.gridCells, id: cell.id },
+      );
     });
     map.on('mouseout', () => {
-      onPointer?.(null);
+      this.options.onPointer?.(null);
       this.setHover(null);
     });
     map.on('click', (event) => {
       const features = map.queryRenderedFeatures(event.point, {
-        layers: [LAYERS.cases, LAYERS.gridCellsFill, LAYERS.streetsFill, LAYERS.districtsFill],
+        layers: [...clickable, LAYERS.streetsFill, LAYERS.districtsFill],
       });
+      const top = features[0];
       const byLayer = (id: string) => features.find((f) => f.layer.id === id);
-      const caseFeature = byLayer(LAYERS.cases);
-      const caseSummary = caseFeature ? this.casesById.get(String(caseFeature.properties.id)) : undefined;
-      if (caseSummary) {
-        this.select({ source: SOURCES.cases, id: caseSummary.id });
-        this.openPopup([caseSummary.location.lon, caseSummary.location.lat], casePopup(caseSummary));
+      if (top?.layer.id === LAYERS.liveCases || top?.layer.id === LAYERS.cases) {
+        const id = String(top.layer.id === LAYERS.cases ? top.id : top.properties.id);
+        this.closePopup();
+        this.select(
+          top.layer.id === LAYERS.cases
+            ? { source: SOURCES.cases, sourceLayer: SOURCE_LAYERS.cases, id: Number(id) }
+            : null,
+        );
+        this.options.onCase?.(id);
+        return;
+      }
+      if (top?.layer.id === LAYERS.sensors) {
+        this.closePopup();
+        this.options.onSensor?.(String(top.id));
         return;
       }
       this.select(null);
+      if (top?.layer.id === LAYERS.workers) {
+        const p = top.properties as { name: string; at: string };
+        this.openPopup(event.lngLat, placePopup(t('popup.worker'), p.name || t('popup.worker'), ''));
+        return;
+      }
+      if (top?.layer.id === LAYERS.caseCells) {
+        const p = top.properties as { count: number; open: number; overdue: number };
+        this.openPopup(
+          event.lngLat,
+          placePopup(t('popup.cellCases'), `${p.count}`, '', undefined, undefined, [
+            [t('popup.open'), String(p.open)],
+            [t('popup.overdue'), String(p.overdue)],
+          ]),
+        );
+        return;
+      }
       const district = this.districtsById.get(String(byLayer(LAYERS.districtsFill)?.properties.id));
       const street = this.streetsById.get(String(byLayer(LAYERS.streetsFill)?.properties.id));
       const cell = byLayer(LAYERS.gridCellsFill);
       if (cell) {
         const { name, code } = cell.properties as { name: string; code: string };
-        this.openPopup(event.lngLat, placePopup(t('popup.grid'), name, code, street, district));
+        const state = this.cellStates.get(Number(cell.id)) ?? { open: 0, overdue: 0 };
+        this.openPopup(
+          event.lngLat,
+          placePopup(t('popup.grid'), name, code, street, district, [
+            [t('popup.open'), String(state.open)],
+            [t('popup.overdue'), String(state.overdue)],
+          ]),
+        );
       } else if (district) {
         this.openPopup(event.lngLat, placePopup(t('popup.district'), localName(district), district.code));
       } else {
@@ -210,10 +370,7 @@ export class CommandMap {
       .setDOMContent(content)
       .addTo(this.map);
     popup.on('close', () => {
-      if (this.popup === popup) {
-        this.popup = null;
-        this.select(null);
-      }
+      if (this.popup === popup) this.popup = null;
     });
     this.popup = popup;
   }
@@ -252,56 +409,23 @@ function el<K extends keyof HTMLElementTagNameMap>(tag: K, className?: string, t
   return node;
 }
 
-function rows(entries: [string, string | HTMLElement][]): HTMLElement {
-  const list = el('dl', 'cg-popup__rows');
-  for (const [label, value] of entries) {
-    list.append(el('dt', undefined, label));
-    const dd = el('dd');
-    dd.append(value);
-    list.append(dd);
-  }
-  return list;
-}
-
-/** Popup content for a case (built from DOM nodes, so names never become markup). */
-export function casePopup(c: CaseSummary): HTMLElement {
-  const root = el('div', 'cg-popup__body');
-  root.dataset.caseId = c.id;
-  const head = el('div', 'cg-popup__head');
-  head.append(el('span', 'cg-popup__kind', t('popup.case')), el('strong', 'cg-popup__title', c.code));
-  const status = el('span', 'cg-badge', t(`status.${c.status}`));
-  status.style.setProperty('--badge', STATUS_COLORS[c.status]);
-  const priority = el(
-    'span',
-    `cg-priority cg-priority--${c.priority.toLowerCase()}`,
-    t(`priority.${c.priority}`),
-  );
-  root.append(
-    head,
-    rows([
-      [t('popup.category'), localName(c.category)],
-      [t('popup.status'), status],
-      [t('popup.priority'), priority],
-      [t('popup.reportedAt'), formatDateTime(c.reportedAt)],
-      [t('popup.location'), `${c.location.lon.toFixed(5)}, ${c.location.lat.toFixed(5)}`],
-    ]),
-  );
-  return root;
-}
-
 function placePopup(
   kind: string,
   name: string,
   code: string,
   street?: Region,
   district?: Region,
+  extra: [string, string][] = [],
 ): HTMLElement {
   const root = el('div', 'cg-popup__body');
   const head = el('div', 'cg-popup__head');
   head.append(el('span', 'cg-popup__kind', kind), el('strong', 'cg-popup__title', name));
-  const entries: [string, string][] = [[t('popup.code'), code]];
+  const entries: [string, string][] = code ? [[t('popup.code'), code]] : [];
   if (street) entries.push([t('popup.street'), localName(street)]);
   if (district) entries.push([t('popup.district'), localName(district)]);
-  root.append(head, rows(entries));
+  entries.push(...extra);
+  const list = el('dl', 'cg-popup__rows');
+  for (const [label, value] of entries) list.append(el('dt', undefined, label), el('dd', undefined, value));
+  root.append(head, list);
   return root;
 }

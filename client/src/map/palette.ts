@@ -32,6 +32,27 @@ export const STATUS_COLORS: Record<CaseStatus, string> = {
 };
 
 export const URGENT_COLOR = '#f43f5e';
+export const OVERDUE_COLOR = '#ef4444';
+
+/** Sensor states as the sensor tiles name them. */
+export const SENSOR_STATES = ['normal', 'alarm', 'offline', 'unknown'] as const;
+export type SensorState = (typeof SENSOR_STATES)[number];
+export const SENSOR_COLORS: Record<SensorState, string> = {
+  normal: '#22c55e',
+  alarm: '#f43f5e',
+  offline: '#64748b',
+  unknown: '#cbd5e1',
+};
+
+export const WORKER_COLOR = '#e879f9';
+
+/** Grid-cell choropleth: no open case, some open, many open, any overdue. */
+export const CHOROPLETH = {
+  none: '#1e3a5f',
+  few: '#b45309',
+  many: '#ea580c',
+  overdue: '#b91c1c',
+} as const;
 
 /** Fill tints for districts, picked by the district's index: cool hues that stay clear on navy. */
 export const DISTRICT_TINTS = ['#0ea5e9', '#8b5cf6', '#14b8a6', '#6366f1', '#06b6d4', '#d946ef'];
