@@ -51,6 +51,18 @@ const outbox = new Outbox({
 });
 
 let ctx: FieldContext | null = null;
+
+// The first time the service worker takes the page, read the lists once more through it, so it
+// holds them for offline use without waiting for the next start.
+navigator.serviceWorker?.addEventListener('controllerchange', () => {
+  if (!ctx) return;
+  void Promise.allSettled([
+    fetchMe(request),
+    fetchMyCells(request),
+    fetchCategories(request),
+    fetchMyWork(request),
+  ]);
+});
 let stopLive: (() => void) | undefined;
 let duty: DutyTracker | undefined;
 
@@ -109,11 +121,15 @@ function showLogin(message?: string): void {
 }
 
 async function start(user: FieldUser): Promise<void> {
-  const [cells, categories, work] = await Promise.all([
+  // The report form needs cells and categories (the service worker answers these from its cache
+  // at once); the work lists follow when they come.
+  const workLoad = fetchMyWork(request).catch(() => null);
+  const [cells, categories] = await Promise.all([
     fetchMyCells(request).catch(() => []),
     fetchCategories(request).catch(() => []),
-    fetchMyWork(request).catch(() => null),
   ]);
+  // Signed out meanwhile (an expired token answered UNAUTHENTICATED): stay on the sign-in form.
+  if (!currentToken()) return;
   ctx = {
     request,
     token: currentToken,
@@ -121,7 +137,7 @@ async function start(user: FieldUser): Promise<void> {
     outbox,
     cells,
     categories,
-    work,
+    work: null,
     async refreshWork() {
       if (!ctx) return;
       const before = JSON.stringify(ctx.work);
@@ -140,6 +156,11 @@ async function start(user: FieldUser): Promise<void> {
     }
   });
   render();
+  void workLoad.then((work) => {
+    if (!ctx || !work) return;
+    ctx.work = work;
+    if (currentTab() === 'work') render();
+  });
   duty.resume();
   await outbox.recover();
   void outbox.flush({ now: true });
@@ -257,20 +278,15 @@ onLocaleChange(() => (ctx ? render() : showLogin()));
 async function boot(): Promise<void> {
   const stored = loadSession();
   if (!stored) return showLogin();
-  try {
-    // Offline, the service worker answers with the last `me` it saw.
-    const me = await fetchMe(request);
-    await start(me);
-  } catch (error) {
-    if (error instanceof GraphQLRequestError && error.code === 'UNAUTHENTICATED') return;
-    // No answer at all (offline and never cached): go on with the stored user.
-    await start({
-      id: stored.user.id,
-      username: stored.user.username,
-      displayName: stored.user.displayName ?? '',
-      role: stored.user.role,
-    });
-  }
+  // Start at once with the stored user (offline too); a token the server no longer takes answers
+  // UNAUTHENTICATED to the first request, which signs out.
+  await start({
+    id: stored.user.id,
+    username: stored.user.username,
+    displayName: stored.user.displayName ?? '',
+    role: stored.user.role,
+  });
+  void fetchMe(request).catch(() => undefined);
 }
 
 void boot();

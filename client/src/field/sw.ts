@@ -18,6 +18,12 @@ const DATA_CACHE = 'citygrid-field-data';
 const SHELL_FILES = new Set(PRECACHE.files);
 /** Read queries whose last answer is kept for offline use (operation names in field/api.ts). */
 const CACHED_READS = new Set(['FieldMe', 'FieldCategories', 'FieldMyCells', 'FieldMyWork']);
+/**
+ * Of those, the ones that rarely change: answered from the cache at once and refreshed behind
+ * (stale-while-revalidate), so the report form does not wait for the server. The work lists are
+ * always asked fresh first.
+ */
+const SLOW_CHANGING = new Set(['FieldMe', 'FieldCategories', 'FieldMyCells']);
 
 scope.addEventListener('install', (event: ExtendableEvent) => {
   event.waitUntil(
@@ -62,7 +68,7 @@ scope.addEventListener('fetch', (event: FetchEvent) => {
   if (request.method === 'POST' && url.pathname === '/graphql') {
     const accept = request.headers.get('accept') ?? '';
     if (accept.includes('text/event-stream')) return;
-    event.respondWith(cachedRead(request));
+    event.respondWith(cachedRead(request, event));
   }
 });
 
@@ -78,17 +84,27 @@ async function shellFirst(key: string, request: Request): Promise<Response> {
  * A GraphQL POST: named reads go to the network and their answer is kept; when the network fails
  * the kept answer is served. Everything else passes through untouched.
  */
-async function cachedRead(request: Request): Promise<Response> {
+async function cachedRead(request: Request, event: FetchEvent): Promise<Response> {
   const body = await request.clone().text();
   const operation = /^\s*query\s+(\w+)/.exec(safeQuery(body))?.[1];
   if (!operation || !CACHED_READS.has(operation)) return fetch(request);
   // Keyed by operation, variables and token, so one user's answers never show for another.
   const key = `/field/__data/${operation}/${await digest(`${request.headers.get('authorization') ?? ''}\n${body}`)}`;
   const cache = await caches.open(DATA_CACHE);
-  try {
-    const response = await fetch(request);
+  const fresh = fetch(request).then(async (response) => {
     if (response.ok) await cache.put(key, response.clone());
     return response;
+  });
+  if (SLOW_CHANGING.has(operation)) {
+    const kept = await cache.match(key);
+    if (kept) {
+      // Keeps the worker alive until the refresh is stored.
+      event.waitUntil(fresh.catch(() => undefined));
+      return kept;
+    }
+  }
+  try {
+    return await fresh;
   } catch (error) {
     const kept = await cache.match(key);
     if (kept) {
