@@ -77,6 +77,9 @@ export async function startMosquitto(
   const conf = join(dir, 'mosquitto.conf');
   writeFileSync(conf, `${lines.join('\n')}\n`);
   const child = spawn('/usr/sbin/mosquitto', ['-c', conf], { stdio: 'ignore' });
+  // A failing test may never reach close(): take the broker down with the test process.
+  const reap = () => child.kill('SIGKILL');
+  process.once('exit', reap);
   const url = `mqtt://127.0.0.1:${port}`;
   await waitForBroker(url, options.dynsec ? DYNSEC_ADMIN : undefined);
   return {
@@ -88,6 +91,7 @@ export async function startMosquitto(
     auth: options.dynsec ?? false,
     process: child,
     async close() {
+      process.off('exit', reap);
       if (child.exitCode === null) {
         const exited = new Promise((r) => child.once('exit', r));
         child.kill('SIGTERM');

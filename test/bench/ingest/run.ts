@@ -250,18 +250,22 @@ try {
     clientId: 'bench-naive',
     reconnectPeriod: 0,
   });
+  let naiveStopped = false;
   naive.on('message', (topic, payload) => {
-    queue = queue.then(async () => {
-      const id = ids.get(topic.split('/')[2]!);
-      const m = JSON.parse(payload.toString()) as { ts: number; values: Record<string, number> };
-      const at = new Date(m.ts + 7_200_000).toISOString(); // shifted: no clash with earlier rows
-      await naiveDb.query(
-        `INSERT INTO readings (sensor_id, metric, ts, value) VALUES ($1, 'pm25', $2, $3), ($1, 'pm10', $2, $4), ($1, 'no2', $2, $5)
+    queue = queue
+      .then(async () => {
+        if (naiveStopped) return;
+        const id = ids.get(topic.split('/')[2]!);
+        const m = JSON.parse(payload.toString()) as { ts: number; values: Record<string, number> };
+        const at = new Date(m.ts + 7_200_000).toISOString(); // shifted: no clash with earlier rows
+        await naiveDb.query(
+          `INSERT INTO readings (sensor_id, metric, ts, value) VALUES ($1, 'pm25', $2, $3), ($1, 'pm10', $2, $4), ($1, 'no2', $2, $5)
          ON CONFLICT DO NOTHING`,
-        [id, at, m.values.pm25, m.values.pm10, m.values.no2],
-      );
-      stored += VALUES;
-    });
+          [id, at, m.values.pm25, m.values.pm10, m.values.no2],
+        );
+        stored += VALUES;
+      })
+      .catch(() => {});
   });
   await naive.subscribeAsync('$share/bench-naive/citygrid/v1/+/telemetry', { qos: 1 });
   const naiveSeconds = Math.min(STEP_SECONDS, 15);
@@ -270,7 +274,9 @@ try {
   const naivePub = await publish(15_000, naiveSeconds, 'bq');
   const naiveStored = stored - storedBefore;
   const naiveElapsed = (performance.now() - naiveFrom) / 1000;
+  naiveStopped = true;
   await naive.endAsync(true);
+  await queue;
   await naiveDb.end().catch(() => {});
   table.push({
     what: 'naive: one INSERT per message',
