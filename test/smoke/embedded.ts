@@ -91,7 +91,7 @@ async function countCases(base: string): Promise<number> {
     } = await gql(
       base,
       'query($first: Int!, $after: String) { cases(first: $first, after: $after) { edges { node { id } } pageInfo { hasNextPage endCursor } } }',
-      { after },
+      { first: 1000, after },
       login.token,
     );
     total += page.cases.edges.length;
