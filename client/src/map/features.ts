@@ -1,5 +1,5 @@
-/** Turns GraphQL results into the GeoJSON the map's sources hold, and measures their extent. */
-import type { CaseSummary, Geometry, GridCell, Region } from '../graphql/operations';
+/** Turns GraphQL regions into the GeoJSON the map's outline sources hold, and measures their extent. */
+import type { Geometry, Region } from '../graphql/operations';
 
 export type Bounds = [west: number, south: number, east: number, north: number];
 
@@ -10,36 +10,6 @@ export function regionFeatures(regions: Region[]): GeoJSON.FeatureCollection<Geo
       type: 'Feature',
       geometry: region.geometry,
       properties: { id: region.id, code: region.code, name: region.name, nameEn: region.nameEn, index },
-    })),
-  };
-}
-
-export function gridCellFeatures(cells: GridCell[]): GeoJSON.FeatureCollection<Geometry> {
-  return {
-    type: 'FeatureCollection',
-    features: cells.map((cell) => ({
-      type: 'Feature',
-      geometry: cell.geometry,
-      properties: { id: cell.id, code: cell.code, name: cell.name },
-    })),
-  };
-}
-
-export function caseFeatures(cases: CaseSummary[]): GeoJSON.FeatureCollection<GeoJSON.Point> {
-  return {
-    type: 'FeatureCollection',
-    features: cases.map((c) => ({
-      type: 'Feature',
-      geometry: { type: 'Point', coordinates: [c.location.lon, c.location.lat] },
-      properties: {
-        id: c.id,
-        code: c.code,
-        status: c.status,
-        priority: c.priority,
-        categoryCode: c.category.code,
-        categoryName: c.category.name,
-        reportedAt: c.reportedAt,
-      },
     })),
   };
 }
