@@ -1,5 +1,6 @@
 /** The server package's public surface: the app factory, config and the domain entry points. */
 export { type App, type BuildAppOptions, buildApp } from './app';
+export { type CliIo, runCli } from './cli/commands';
 export { type Config, ConfigError, loadConfig } from './config';
 export { issueApiKey, revokeApiKey } from './domain/admin/api-keys';
 export { recentAdminActions, recordAdminAction } from './domain/admin/audit';

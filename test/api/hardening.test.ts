@@ -101,6 +101,7 @@ describe('a flood of sign-in attempts', () => {
           },
           attacker,
         );
+      const started = Date.now();
       const outcomes: { status: number; code: unknown; token: unknown; retryAfter: string | null }[] = [];
       let served = 0;
       const flood = (async () => {
@@ -143,8 +144,11 @@ describe('a flood of sign-in attempts', () => {
       expect(outcomes).toHaveLength(1000);
       expect(outcomes.filter((o) => o.token)).toHaveLength(0);
       const limited = outcomes.filter((o) => o.code === 'RATE_LIMITED');
-      // The per-client budget is 60 a minute: everything past it is refused outright.
-      expect(limited.length).toBeGreaterThanOrEqual(1000 - 60);
+      // The per-client budget is 60 per one-minute window: everything past it is refused outright.
+      // (On a loaded machine the flood can outlast a window; each window started gives 60 more.)
+      const windows = Math.floor((Date.now() - started) / 60_000) + 1;
+      expect(1000 - limited.length).toBeLessThanOrEqual(60 * windows);
+      expect(limited.length).toBeGreaterThan(500);
       expect(limited.every((o) => o.status === 429 && Number(o.retryAfter) > 0)).toBe(true);
       // The rest were refused by the password check or the per-username lockout.
       expect(

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { rows } from '@citygrid/db';
-import { createUser, importPlaces, splitCommunity } from '@citygrid/server';
+import { createUser, importPlaces, runCli, splitCommunity } from '@citygrid/server';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testDatabase } from '../helpers/db';
@@ -253,46 +253,72 @@ describe('the CLI', () => {
   const exec = promisify(execFile);
   const serverDir = resolve(import.meta.dirname, '../../server');
 
-  it('runs import-places as a process: a refused file exits 1 with every problem listed', async () => {
+  /** Runs a command line in-process against the test's database, capturing its output. */
+  async function cli(argv: string[], cwd: string) {
+    const out: string[] = [];
+    const err: string[] = [];
+    const code = await runCli(argv, async () => ({ database, cwd }), {
+      out: (l) => out.push(l),
+      err: (l) => err.push(l),
+      tty: false,
+    });
+    return { code, out: out.join('\n'), err: err.join('\n') };
+  }
+
+  it('import-places: a refused file exits 1 with every problem listed; a clean one imports', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'citygrid-cli-'));
     try {
       const x0 = 101.5;
       const y0 = 30.5;
       const file = cityFile(x0, y0);
-      (file.cells[0] as ReturnType<typeof feature>).geometry.coordinates = [withSpike(x0, y0)];
-      const path = join(dir, 'bad.geojson');
-      writeFileSync(path, JSON.stringify(collection(file.features.filter((f) => f !== file.cells[3]))));
-      // Real Postgres: the test's database; embedded: a fresh data directory of its own.
-      const env = {
-        ...process.env,
-        DATABASE_URL: database.url ?? '',
-        DATA_DIR: join(dir, 'data'),
-      };
-      const run = await exec('npx', ['tsx', 'src/cli/main.ts', 'import-places', path], {
-        cwd: serverDir,
-        env,
-        timeout: 240_000,
-      }).then(
-        () => ({ code: 0, stderr: '' }),
-        (e: { code: number; stderr: string }) => ({ code: e.code, stderr: e.stderr }),
+      const spiked = structuredClone(file.features);
+      (
+        spiked.find((f) => f.properties.code === `${file.code}-A-G1`) as ReturnType<typeof feature>
+      ).geometry.coordinates = [withSpike(x0, y0)];
+      writeFileSync(
+        join(dir, 'bad.geojson'),
+        JSON.stringify(collection(spiked.filter((f) => f.properties.code !== `${file.code}-A-G4`))),
       );
-      expect(run.code).toBe(1);
-      expect(run.stderr).toMatch(/refused: nothing was imported from .*bad\.geojson/);
-      expect(run.stderr).toMatch(/\[invalid-geometry\]/);
-      expect(run.stderr).toMatch(/\[gap\]/);
-      if (database.url) expect(await placesCount(file.code)).toBe(0);
+      const refused = await cli(['import-places', 'bad.geojson'], dir);
+      expect(refused.code).toBe(1);
+      expect(refused.err).toMatch(/refused: nothing was imported from bad\.geojson/);
+      expect(refused.err).toMatch(/\[invalid-geometry\]/);
+      expect(refused.err).toMatch(/\[gap\]/);
+      expect(refused.err).toMatch(/import: \d\/6/);
+      expect(await placesCount(file.code)).toBe(0);
 
-      const usage = await exec('npx', ['tsx', 'src/cli/main.ts', 'no-such-command'], {
-        cwd: serverDir,
-        env,
-      }).then(
-        () => 0,
-        (e: { code: number }) => e.code,
+      writeFileSync(join(dir, 'good.geojson'), JSON.stringify(collection(file.features)));
+      const imported = await cli(['import-places', 'good.geojson'], dir);
+      expect(imported).toMatchObject({ code: 0 });
+      expect(imported.out).toMatch(
+        /imported 1 CITY, 2 DISTRICT, 2 STREET, 2 COMMUNITY, 4 GRID from good\.geojson/,
       );
-      expect(usage).toBe(2);
+      expect(await placesCount(file.code)).toBe(11);
+
+      const key = await cli(['issue-api-key', '--name', 'CLI test app'], dir);
+      expect(key.code).toBe(0);
+      expect(key.out).toMatch(/API key \d+ for "CLI test app" \(shown once\):\n\S{40,}/);
+      expect(
+        (await cli(['split-grid', '--community', `${file.code}-A-S-C`, '--area', '5000'], dir)).code,
+      ).toBe(1);
+      expect((await cli(['create-user', '--username', 'x'], dir)).code).toBe(2);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
-    // Embedded: the CLI opens and migrates a fresh database (PGlite + PostGIS), tens of seconds.
-  }, 300_000);
+  });
+
+  it('runs as a process: usage errors exit 2 before touching any database', async () => {
+    const env = { ...process.env, DATABASE_URL: 'postgres://nobody@127.0.0.1:1/none' };
+    const status = (argv: string[]) =>
+      exec('npx', ['tsx', 'src/cli/main.ts', ...argv], { cwd: serverDir, env, timeout: 120_000 }).then(
+        (r) => ({ code: 0, stdout: r.stdout, stderr: '' }),
+        (e: { code: number; stdout: string; stderr: string }) => e,
+      );
+    const unknown = await status(['no-such-command']);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toMatch(/unknown command "no-such-command"/);
+    const help = await status(['--help']);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toMatch(/import-places <file\.geojson> \[--repair\]/);
+  }, 240_000);
 });
