@@ -133,7 +133,9 @@ export async function applyRules(
             a.id::float8 AS alarm_id
      FROM json_to_recordset($1::json) AS k(sensor_id bigint, rule_id bigint)
      LEFT JOIN alarm_rule_state s ON s.sensor_id = k.sensor_id AND s.rule_id = k.rule_id
-     LEFT JOIN alarms a ON a.sensor_id = k.sensor_id AND a.rule_id = k.rule_id
+     -- Spelled like alarms_one_open_key (sensor_id, coalesce(rule_id, 0), kind) WHERE status <> 'CLEARED',
+     -- so the lookup is an index probe however many alarms have accumulated.
+     LEFT JOIN alarms a ON a.sensor_id = k.sensor_id AND coalesce(a.rule_id, 0) = k.rule_id
                        AND a.kind = 'THRESHOLD' AND a.status <> 'CLEARED'`,
     [JSON.stringify(list.map((g) => ({ sensor_id: g.sensorId, rule_id: g.rule.id })))],
   );
