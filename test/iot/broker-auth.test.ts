@@ -6,8 +6,10 @@
 import { DynsecSync, databaseSql, Ingester, startEmbeddedBroker, telemetryTopic } from '@citygrid/iot';
 import pino from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
+import { sensorHooks } from '../../server/src/domain/sensors/sensors';
 import { testDatabase } from '../helpers/db';
 import { connectClient, DYNSEC_ADMIN, SERVICE, startMosquitto, type TestBroker } from '../helpers/mqtt';
+import { startTestServer } from '../helpers/server';
 import { count, devicePublisher, eventually, makeSensor } from './fixtures';
 
 const database = await testDatabase();
@@ -144,5 +146,69 @@ describe.each([
       b.id,
     ]);
     expect(values).toEqual([{ value: 0.3 }]);
+  });
+});
+
+describe('registerSensor keeps Mosquitto in step', () => {
+  it('a device registered over GraphQL signs in with the secret it was issued and its readings land', async () => {
+    const { broker, sync } = await mosquittoWithDynsec();
+    const server = await startTestServer(database);
+    sensorHooks.credentials = sync;
+    const ingester = new Ingester({
+      database,
+      url: broker.url,
+      username: SERVICE.username,
+      password: SERVICE.password,
+      shared: true,
+      protocolVersion: 5,
+      batchSize: 100,
+      batchWindowMs: 30,
+      maxUnacked: 1000,
+      logger: silent,
+    });
+    try {
+      await ingester.start();
+      const admin = await server.login('admin');
+      const { data, errors } = await server.graphql<{
+        registerSensor: { secret: string; sensor: { id: string } };
+      }>(
+        `mutation R($input: RegisterSensorInput!) { registerSensor(input: $input) { secret sensor { id } } }`,
+        {
+          input: {
+            deviceId: 'sl-dynsec-1',
+            kind: 'streetlight',
+            name: 'lamp',
+            location: { lon: 109.2, lat: 27.73 },
+          },
+        },
+        admin,
+      );
+      expect(errors).toBeUndefined();
+      const { secret, sensor } = data!.registerSensor;
+      const device = await devicePublisher(broker, { deviceId: 'sl-dynsec-1', secret });
+      await device.publishAsync(telemetryTopic('sl-dynsec-1'), JSON.stringify({ values: { power: 120 } }), {
+        qos: 1,
+      });
+      await device.endAsync();
+      await eventually(async () =>
+        (await count(sql, 'SELECT count(*) FROM readings WHERE sensor_id = $1', [Number(sensor.id)])) === 1
+          ? true
+          : undefined,
+      );
+      await expect(
+        connectClient(broker.url, {
+          clientId: 'sl-dynsec-1',
+          username: 'sl-dynsec-1',
+          password: 'guess',
+          reconnectPeriod: 0,
+        }),
+      ).rejects.toThrow();
+    } finally {
+      sensorHooks.credentials = undefined;
+      await ingester.close();
+      await server.close();
+      await sync.close();
+      await broker.close();
+    }
   });
 });
