@@ -19,6 +19,7 @@ import {
   SOURCE_LAYERS,
   SOURCES,
   tileUrl,
+  URGENT_OPEN,
 } from './style';
 import { startMapWorkers } from './workers';
 
@@ -146,7 +147,13 @@ export class CommandMap {
   /** Shows only cases in the given statuses (new tiles for the cases source; the live layer filters). */
   setStatusFilter(statuses: ReadonlySet<CaseStatus>): void {
     this.statuses = new Set(statuses);
-    this.reloadCaseTiles();
+    // No status at all: hide the tile layers rather than ask for tiles of nothing.
+    const none: maplibregl.FilterSpecification | null = statuses.size === 0 ? ['boolean', false] : null;
+    this.map.setFilter(LAYERS.caseCells, none);
+    this.map.setFilter(LAYERS.cases, none);
+    this.map.setFilter(LAYERS.caseSelected, none);
+    this.map.setFilter(LAYERS.casesHalo, none ?? URGENT_OPEN);
+    if (statuses.size > 0) this.reloadCaseTiles();
     this.map.setFilter(LAYERS.liveCases, ['in', ['get', 'status'], ['literal', [...statuses]]]);
   }
 
