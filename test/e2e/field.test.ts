@@ -171,7 +171,7 @@ describe.skipIf(skip)('field app in Chromium', () => {
   );
 
   test(
-    'a case dispatched to the worker appears live, is accepted and resolved with a photo',
+    'a case dispatched to the worker appears live, is accepted and resolved with a photo; another is returned as misrouted',
     async () => {
       const session = await phoneContext(browser, server.url, myPoint);
       const { page, pageErrors } = await openField(session, server.url);
@@ -216,6 +216,32 @@ describe.skipIf(skip)('field app in Chromium', () => {
         attachments: 1,
         actions: 'REPORT,FILE,DISPATCH,ACCEPT,RESOLVE',
       });
+
+      // Another one is not the worker's kind of job: returned as misrouted, with a note.
+      const misrouted = await reportAndFile(`misrouted ${Date.now()}`, myPoint);
+      await gql(
+        'mutation ($id: ID!, $v: Int!, $a: ID) { dispatchCase(id: $id, expectedVersion: $v, assigneeId: $a) { version } }',
+        { id: misrouted.id, v: misrouted.version, a: workerId },
+        commanderToken,
+      );
+      const other = page.locator(`[data-testid=work-assigned] [data-case-id="${misrouted.id}"]`);
+      await expect.poll(() => other.count(), WAIT).toBe(1);
+      await other.locator('[data-action=return]').click();
+      await other.getByTestId('action-submit').click();
+      // A return needs its reason.
+      await expect.poll(() => other.getByTestId('action-error').textContent(), WAIT).toBe('请填写说明');
+      await other.getByTestId('action-note').fill('needs a road crew');
+      await other.getByTestId('action-submit').click();
+      await expect.poll(() => other.count(), WAIT).toBe(0);
+      const returned = await gql<{
+        case: { status: string; events: { action: string; note: string | null }[] };
+      }>(
+        'query ($id: ID!) { case(id: $id) { status events { action note } } }',
+        { id: misrouted.id },
+        commanderToken,
+      );
+      expect(returned.case.status).toBe('FILED');
+      expect(returned.case.events.at(-1)).toEqual({ action: 'RETURN', note: 'needs a road crew' });
       await page.screenshot({ path: artifactPath('field-work.png') });
       expect(pageErrors).toEqual([]);
       await session.context.close();
