@@ -13,6 +13,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { migrate, openDatabase } from '@citygrid/db';
@@ -168,6 +169,13 @@ try {
     }
   }
 
+  // The server process's CPU time (utime + stime, clock ticks of 10 ms), to tell a CPU-bound
+  // server from one waiting on the database.
+  const serverCpuMs = (): number => {
+    const stat = readFileSync(`/proc/${child!.pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  };
   const pct = (sorted: number[], q: number) =>
     sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? NaN;
   const fmt = (ms: number) => ms.toFixed(1).padStart(7);
@@ -181,11 +189,12 @@ try {
   );
 
   console.log(`\n1. concurrency sweep, ${SECONDS} s each (server pool ${POOL})`);
-  console.log('clients   reports/s   p50 ms   p95 ms   p99 ms   max ms   failed');
+  console.log('clients   reports/s   p50 ms   p95 ms   p99 ms   max ms   failed   server CPU ms/report');
   let best = 0;
   for (const clients of CONCURRENCY) {
     const latencies: number[] = [];
     failures = 0;
+    const cpu0 = serverCpuMs();
     const stopAt = performance.now() + SECONDS * 1000;
     const started = performance.now();
     await Promise.all(
@@ -201,7 +210,7 @@ try {
     latencies.sort((a, b) => a - b);
     const rate = latencies.length / elapsed;
     best = Math.max(best, rate);
-    const line = `${String(clients).padStart(7)} ${rate.toFixed(0).padStart(11)} ${fmt(pct(latencies, 0.5))}  ${fmt(pct(latencies, 0.95))}  ${fmt(pct(latencies, 0.99))}  ${fmt(latencies.at(-1) ?? NaN)}   ${failures}`;
+    const line = `${String(clients).padStart(7)} ${rate.toFixed(0).padStart(11)} ${fmt(pct(latencies, 0.5))}  ${fmt(pct(latencies, 0.95))}  ${fmt(pct(latencies, 0.99))}  ${fmt(latencies.at(-1) ?? NaN)}   ${String(failures).padStart(6)}   ${((serverCpuMs() - cpu0) / latencies.length).toFixed(1).padStart(8)}`;
     console.log(line);
     results.push(line);
   }
