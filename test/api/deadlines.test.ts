@@ -291,10 +291,20 @@ describe('extensions', () => {
   });
 });
 
+/**
+ * After a long stretch without HTTP (embedded PGlite work blocks this process's event loop), the
+ * client's pooled keep-alive socket may already be closed by the server's 5 s idle timeout; the
+ * first request on it fails with ECONNRESET. One throwaway request discards such a socket.
+ */
+async function freshConnection(): Promise<void> {
+  await fetch(`${server.url}/healthz`).catch(() => undefined);
+}
+
 describe('through GraphQL', () => {
   test('requestExtension, approveExtension, holdCase and resumeCase, with the read-time fields', async () => {
     const id = await filedCase();
     await dispatch(id, new Date());
+    await freshConnection();
     const fields =
       'id version status handleDueAt currentDueAt remainingMinutes onHoldSince pendingExtensionMinutes';
     type C = {

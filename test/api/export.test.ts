@@ -133,8 +133,18 @@ async function caseIds(filter: Record<string, unknown>, token = commander): Prom
   }
 }
 
+/**
+ * After a long stretch without HTTP (embedded PGlite work blocks this process's event loop), the
+ * client's pooled keep-alive socket may already be closed by the server's 5 s idle timeout; the
+ * first request on it fails with ECONNRESET. One throwaway request discards such a socket.
+ */
+async function freshConnection(): Promise<void> {
+  await fetch(`${server.url}/healthz`).catch(() => undefined);
+}
+
 describe('GET /export/cases.csv', () => {
   test('all cases of the scope, across batches, in the cases query order', async () => {
+    await freshConnection();
     const exported = await csv(`categoryCodes=${categoryCode}`);
     expect(exported).toHaveLength(BULK + tricky.size);
     const ids = exported.map((r) => Number(r.id));
