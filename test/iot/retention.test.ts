@@ -74,7 +74,8 @@ describe('sensorReadings source', () => {
   it('answers a long range with whole-hour buckets from the hourly table', async () => {
     const sensor = await makeSensor(database);
     const now = new Date();
-    const tenDaysAgo = Math.floor((now.getTime() - 10 * 86_400_000) / HOUR) * HOUR;
+    // Aligned to the 2-hour buckets asked for below, so both hours fall in one bucket.
+    const tenDaysAgo = Math.floor((now.getTime() - 10 * 86_400_000) / (2 * HOUR)) * 2 * HOUR;
     await sql.query(
       `INSERT INTO readings_hourly (sensor_id, metric, hour, min, max, sum, count)
        VALUES ($1, 'level', to_timestamp($2::float8 / 1000), 0.1, 0.9, 5, 10),
