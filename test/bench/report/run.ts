@@ -47,7 +47,7 @@ const cleanup = async () => {
   cleaned = true;
   if (child && child.exitCode === null) {
     child.kill('SIGTERM');
-    await new Promise((r) => setTimeout(r, 500));
+    await new Promise((r) => setTimeout(r, 3000));
     if (child.exitCode === null) child.kill('SIGKILL');
   }
   await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`).catch(() => {});
@@ -79,7 +79,15 @@ try {
 
   child = spawn(
     process.execPath,
-    ['--import', 'tsx', fileURLToPath(new URL('./server.ts', import.meta.url)), dbUrl, String(POOL)],
+    [
+      // BENCH_CPU_PROF=<dir>: write a V8 CPU profile of the server (open it in Chrome's DevTools).
+      ...(process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : []),
+      '--import',
+      'tsx',
+      fileURLToPath(new URL('./server.ts', import.meta.url)),
+      dbUrl,
+      String(POOL),
+    ],
     {
       stdio: ['ignore', 'pipe', 'inherit'],
     },
