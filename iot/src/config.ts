@@ -20,6 +20,9 @@ const schema = z.object({
   /** The account the ingester and the server sign in with (broker-side service account). */
   MQTT_SERVICE_USERNAME: z.string().min(1).default('citygrid-service'),
   MQTT_SERVICE_PASSWORD: z.string().min(1).optional(),
+  /** Mosquitto's dynamic-security admin: set, the server keeps the broker's device accounts in step. */
+  DYNSEC_ADMIN_USERNAME: z.string().min(1).optional(),
+  DYNSEC_ADMIN_PASSWORD: z.string().min(1).optional(),
   /** Stable client id of this ingest worker (a persistent session survives its restarts). */
   INGEST_CLIENT_ID: z.string().min(1).optional(),
   INGEST_BATCH_SIZE: z.coerce.number().int().min(1).max(50_000).default(2000),

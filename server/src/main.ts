@@ -6,11 +6,12 @@ import type { Server } from 'node:http';
 import { type Database, migrate, openDatabase } from '@citygrid/db';
 import { regions } from '@citygrid/db/schema';
 import { seedDemoCity } from '@citygrid/db/seed';
-import { loadIotConfig, startIot } from '@citygrid/iot';
+import { DynsecSync, loadIotConfig, startIot } from '@citygrid/iot';
 import type { Registry } from 'prom-client';
 import { buildApp } from './app';
 import { type Config, ConfigError, loadConfig } from './config';
 import { startAlarmReactor } from './domain/alarms/reactor';
+import { sensorHooks } from './domain/sensors/sensors';
 import type { ReadinessCheck } from './http/health';
 import { createLogger, type Logger } from './logger';
 
@@ -46,7 +47,29 @@ async function startIotSide(
   database: Database,
   logger: Logger,
 ): Promise<{ readiness: ReadinessCheck[]; registries: Registry[]; stop(): Promise<void> }> {
-  const iot = await startIot({ config: loadIotConfig(process.env), database, logger });
+  const config = loadIotConfig(process.env);
+  const dynsec =
+    config.MQTT_URL && config.DYNSEC_ADMIN_USERNAME && config.DYNSEC_ADMIN_PASSWORD
+      ? {
+          url: config.MQTT_URL,
+          username: config.DYNSEC_ADMIN_USERNAME,
+          password: config.DYNSEC_ADMIN_PASSWORD,
+        }
+      : undefined;
+  const iot = await startIot({ config, database, logger, ...(dynsec ? { dynsec } : {}) });
+  if (dynsec) {
+    // A sensor registered through the API gets its broker account at once (its secret is shown once).
+    sensorHooks.credentials = {
+      async addDevice(deviceId, secret) {
+        const sync = await DynsecSync.connect({ ...dynsec, logger });
+        try {
+          await sync.addDevice(deviceId, secret);
+        } finally {
+          await sync.close();
+        }
+      },
+    };
+  }
   const reactor = await startAlarmReactor({ database, logger });
   logger.info({ broker: iot.brokerUrl, demoFleet: iot.fleet !== undefined }, 'IoT side running');
   return {
