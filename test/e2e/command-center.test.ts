@@ -199,8 +199,8 @@ describe.skipIf(skip)('command center', () => {
       expect(after.data!.case.events.at(-1)!.action).toBe('DISPATCH');
       // The timeline shows the dispatch; Escape closes the drawer.
       await expect
-        .poll(() => page.getByTestId('case-timeline').locator('li[data-action=DISPATCH]').count(), POLL)
-        .toBe(1);
+        .poll(() => page.getByTestId('case-timeline').locator('li').last().getAttribute('data-action'), POLL)
+        .toBe('DISPATCH');
       await page.keyboard.press('Escape');
       await expect.poll(() => drawer.isHidden(), POLL).toBe(true);
 
