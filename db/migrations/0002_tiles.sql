@@ -42,13 +42,49 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
   SELECT ST_Transform(ST_TileEnvelope(z, x, y, margin => 64.0 / 4096), 4326)
 $$;--> statement-breakpoint
 
+-- A geometry in tile coordinates (extent 4096, y downwards), clipped to the tile plus `buffer`:
+-- ST_AsMVTGeom where PostGIS has it. The embedded PostGIS is built without protobuf-c, and there
+-- ST_AsMVTGeom raises too, so it gets the same steps spelled out (clip by the buffered envelope,
+-- scale to the extent with y flipped, snap to whole units, drop repeated points, MVT ring
+-- orientation). Points come out identical; polygon rings may start at another vertex and differ by
+-- one unit where the two round differently. Decided once, when the migration runs.
+DO $$
+DECLARE
+  has_mvt boolean;
+BEGIN
+  BEGIN
+    PERFORM ST_AsMVTGeom('POINT(0.5 0.5)'::geometry, ST_MakeEnvelope(0, 0, 1, 1)::box2d);
+    has_mvt := true;
+  EXCEPTION WHEN OTHERS THEN
+    has_mvt := false;
+  END;
+  IF has_mvt THEN
+    CREATE FUNCTION citygrid_tile_geom(g geometry, z integer, x integer, y integer, buffer integer)
+    RETURNS geometry LANGUAGE sql IMMUTABLE PARALLEL SAFE AS
+    'SELECT ST_AsMVTGeom(ST_Transform(g, 3857), ST_TileEnvelope(z, x, y), 4096, buffer, true)';
+  ELSE
+    CREATE FUNCTION citygrid_tile_geom(g geometry, z integer, x integer, y integer, buffer integer)
+    RETURNS geometry LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $f$
+      SELECT CASE WHEN c IS NULL OR ST_IsEmpty(c) THEN NULL ELSE c END
+      FROM (
+        SELECT ST_ForcePolygonCCW(ST_RemoveRepeatedPoints(ST_SnapToGrid(ST_TransScale(
+                 ST_ClipByBox2D(ST_Transform(g, 3857), ST_Expand(env, buffer * (ST_XMax(env) - ST_XMin(env)) / 4096)),
+                 -ST_XMin(env), -ST_YMax(env),
+                 4096 / (ST_XMax(env) - ST_XMin(env)), -4096 / (ST_YMax(env) - ST_YMin(env))), 1))) AS c
+        FROM (SELECT ST_TileEnvelope(z, x, y) AS env) e
+      ) t
+    $f$;
+  END IF;
+END
+$$;--> statement-breakpoint
+
 -- Grid cells: outline, code, name. Index: grid_cells_geom_gist.
 CREATE FUNCTION citygrid_tile_grid_cells_rows(
   z integer, x integer, y integer, scope_level text, scope_region bigint
 ) RETURNS TABLE (id bigint, geom geometry, code text, name text)
 LANGUAGE sql STABLE PARALLEL SAFE AS $$
   SELECT g.id,
-         ST_AsMVTGeom(ST_Transform(g.geom, 3857), ST_TileEnvelope(z, x, y), 4096, 64, true),
+         citygrid_tile_geom(g.geom, z, x, y, 64),
          g.code, g.name
   FROM grid_cells g
   WHERE g.geom && citygrid_tile_bbox_4326(z, x, y)
@@ -65,7 +101,7 @@ CREATE FUNCTION citygrid_tile_case_points_rows(
 )
 LANGUAGE sql STABLE PARALLEL SAFE AS $$
   SELECT c.id,
-         ST_AsMVTGeom(ST_Transform(c.location, 3857), ST_TileEnvelope(z, x, y), 4096, 64, true),
+         citygrid_tile_geom(c.location, z, x, y, 64),
          c.code, c.status::text, c.priority::text, cat.code,
          coalesce(c.handle_due_at < coalesce(c.on_hold_since, now()), false)
            AND c.status NOT IN ('RESOLVED', 'CLOSED', 'REJECTED')
@@ -110,7 +146,7 @@ LANGUAGE sql STABLE PARALLEL SAFE AS $$
     GROUP BY c.grid_cell_id
   )
   SELECT cells.id,
-         ST_AsMVTGeom(ST_Transform(cells.label, 3857), ST_TileEnvelope(z, x, y), 4096, 0, true),
+         citygrid_tile_geom(cells.label, z, x, y, 0),
          counted.count, counted.open, counted.overdue
   FROM cells JOIN counted ON counted.id = cells.id
   -- Buffer 0 above: a label point outside the tile proper belongs to the neighbouring tile.
@@ -124,7 +160,7 @@ CREATE FUNCTION citygrid_tile_sensors_rows(
 ) RETURNS TABLE (id bigint, geom geometry, device_id text, kind text, name text, state text)
 LANGUAGE sql STABLE PARALLEL SAFE AS $$
   SELECT s.id,
-         ST_AsMVTGeom(ST_Transform(s.location, 3857), ST_TileEnvelope(z, x, y), 4096, 64, true),
+         citygrid_tile_geom(s.location, z, x, y, 64),
          s.device_id, s.kind, s.name,
          CASE
            WHEN EXISTS (SELECT 1 FROM alarms a WHERE a.sensor_id = s.id AND a.status <> 'CLEARED'
