@@ -75,7 +75,7 @@ export async function ensureBenchCity(adminUrl: string, cases: number, fresh: bo
       );
       process.stdout.write(`  ${(done + n).toLocaleString()} / ${missing.toLocaleString()}\n`);
     }
-    await client.query('ANALYZE cases');
+    await client.query('ANALYZE');
     console.log(`  done in ${((Date.now() - started) / 1000).toFixed(0)} s`);
   }
   await client.end();
