@@ -116,6 +116,9 @@ async function main() {
     metricsRegistries: iot.registries,
   });
   const server: Server = built.app.listen(config.port, config.host);
+  // Longer than clients' idle keep-alive (undici: 4 s), so a client never reuses a socket the
+  // server is closing at that moment (ECONNRESET).
+  server.keepAliveTimeout = 65_000;
   await new Promise<void>((resolve, reject) => {
     server.once('listening', resolve);
     server.once('error', reject);

@@ -74,6 +74,9 @@ export async function startTestServer(
   const logger = createLogger(config);
   const app = await buildApp({ config, database, logger, readiness: options.readiness ?? [] });
   const server = app.app.listen(0, '127.0.0.1');
+  // Longer than clients' idle keep-alive (undici: 4 s), so a client never reuses a socket the
+  // server is closing at that moment (ECONNRESET).
+  server.keepAliveTimeout = 65_000;
   await new Promise<void>((resolve, reject) => {
     server.once('listening', resolve);
     server.once('error', reject);

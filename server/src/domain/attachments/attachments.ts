@@ -7,7 +7,7 @@ import { attachments, cases } from '@citygrid/db/schema';
 import { and, eq, inArray, isNull, lt, sql } from 'drizzle-orm';
 import type { Logger } from 'pino';
 import type { Actor } from '../auth/actor';
-import { inScope, scopeOf } from '../auth/scope';
+import { caseVisibility } from '../cases/queries';
 import { BadUserInput } from '../errors';
 import { type ImageMime, isImageMime, sanitizeImage } from './image';
 import type { AttachmentStore } from './store';
@@ -198,7 +198,7 @@ export async function findAttachmentForViewer(
   viewer: Actor,
 ): Promise<AttachmentFile | undefined> {
   if (!UUID.test(id)) return undefined;
-  const scope = await scopeOf(db, viewer);
+  const visibility = await caseVisibility(db, viewer);
   const [row] = await db
     .select({
       id: attachments.id,
@@ -212,8 +212,9 @@ export async function findAttachmentForViewer(
       visibleCase: cases.id,
     })
     .from(attachments)
-    // The region-scope rule for cases, applied in the join: an out-of-scope case joins nothing.
-    .leftJoin(cases, and(eq(cases.id, attachments.caseId), inScope(scope, cases)))
+    // Who sees the case sees its photos: the cases' visibility rule, applied in the join, so a
+    // case the viewer may not see (out of scope, or not dispatched to their department) joins nothing.
+    .leftJoin(cases, and(eq(cases.id, attachments.caseId), visibility))
     .where(eq(attachments.id, id))
     .limit(1);
   if (!row || !isImageMime(row.mime)) return undefined;
