@@ -12,6 +12,7 @@ import { startTestServer, type TestServer } from '../helpers/server';
 
 const clientDist = join(import.meta.dirname, '..', '..', 'client', 'dist');
 
+// Skipped only where /usr/bin/chromium is missing outside CI, with the reason printed; CI always runs it.
 describe.skipIf(skipBrowserTests())('admin area in Chromium', () => {
   let server: TestServer;
   let browser: BrowserSession;

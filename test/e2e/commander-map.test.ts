@@ -39,6 +39,7 @@ const BROWSER_TEST_TIMEOUT = 480_000;
 const clientDist = join(import.meta.dirname, '..', '..', 'client', 'dist');
 const skip = skipBrowserTests();
 
+// Skipped only where /usr/bin/chromium is missing outside CI, with the reason printed; CI always runs it.
 describe.skipIf(skip)('command center in Chromium', () => {
   let server: TestServer;
   let browser: BrowserSession;

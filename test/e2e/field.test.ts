@@ -35,6 +35,7 @@ const WAIT = { timeout: 30_000, interval: 100 };
 const clientDist = join(import.meta.dirname, '..', '..', 'client', 'dist');
 const skip = skipBrowserTests();
 
+// Skipped only where /usr/bin/chromium is missing outside CI, with the reason printed; CI always runs it.
 describe.skipIf(skip)('field app in Chromium', () => {
   let database: TestDatabase;
   let server: TestServer;
