@@ -10,6 +10,8 @@ import type { Registry } from 'prom-client';
 import type { Config } from './config';
 import { LoginRateLimiter } from './domain/auth/rate-limit';
 import { tokenIssuer } from './domain/auth/tokens';
+import { startEscalationScheduler } from './domain/escalation/scheduler';
+import { startTrackPruner } from './domain/positions/track-pruner';
 import { createContext, type GraphQLContext, type Services } from './graphql/context';
 import { createMaskError } from './graphql/errors';
 import { schema } from './graphql/schema';
@@ -31,8 +33,6 @@ import {
 import { tilesRouter } from './http/tiles';
 import { uploadsRouter } from './http/uploads';
 import { webAppRouter } from './http/web-app';
-import { startEscalationScheduler } from './domain/escalation/scheduler';
-import { startTrackPruner } from './domain/positions/track-pruner';
 import { startCaseFeed } from './realtime/case-feed';
 
 export interface BuildAppOptions {

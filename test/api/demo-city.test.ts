@@ -29,7 +29,8 @@ describe('demo logins', () => {
     ['dept-water', 'DEPARTMENT'],
   ])('%s signs in with the demo password as %s', async (username, role) => {
     const { data, errors } = await server.graphql<{ login: { token: string; user: { role: string } } }>(
-      'mutation { login(username: "' + username + '", password: "citygrid") { token user { id role } } }',
+      'mutation($u: String!) { login(username: $u, password: "citygrid") { token user { id role } } }',
+      { u: username },
     );
     expect(errors).toBeUndefined();
     expect(data!.login.user.role).toBe(role);
