@@ -70,8 +70,14 @@ describe('web app', () => {
     const tiles = await fetch(`${server.url}/tiles/grid_cells/1/2/3.mvt`, {
       headers: { accept: 'text/html' },
     });
-    expect(tiles.status).toBe(404);
+    // The tiles route exists and asks for a token; what matters is that it is never the web app.
+    expect(tiles.status).toBe(401);
     expect(await tiles.text()).not.toContain('<div id="app">');
+    const open311 = await fetch(`${server.url}/open311/v2/nothing-here.json`, {
+      headers: { accept: 'text/html' },
+    });
+    expect(open311.status).toBe(404);
+    expect(await open311.text()).not.toContain('<div id="app">');
   });
 
   test('GraphiQL is served at /graphql to a browser', async () => {
