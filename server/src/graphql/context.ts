@@ -8,7 +8,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../config';
 import type { Actor } from '../domain/auth/actor';
 import type { LoginRateLimiter } from '../domain/auth/rate-limit';
-import type { TokenIssuer } from '../domain/auth/tokens';
+import { actorFromAuthorization, type TokenIssuer } from '../domain/auth/tokens';
 import { Unauthenticated } from '../domain/errors';
 import { createLoaders, type Loaders } from './loaders';
 
@@ -34,13 +34,7 @@ export async function createContext(
   request: Request,
   clientAddress: string | undefined,
 ): Promise<GraphQLContext> {
-  const header = request.headers.get('authorization');
-  let actor: Actor | undefined;
-  if (header) {
-    const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
-    if (!match) throw new Unauthenticated('Authorization must be "Bearer <token>"');
-    actor = await services.tokens.verify(match[1]!);
-  }
+  const actor = await actorFromAuthorization(request.headers.get('authorization'), services.tokens);
   return {
     ...services,
     actor,

@@ -11,10 +11,9 @@ import type { Database } from '@citygrid/db';
 import type { CaseStatus } from '@citygrid/db/schema';
 import express, { type Request, type Response, type Router } from 'express';
 import type { Logger } from 'pino';
-import type { Actor } from '../domain/auth/actor';
 import type { TokenIssuer } from '../domain/auth/tokens';
 import type { CaseFilter } from '../domain/cases/queries';
-import { BadUserInput, DomainError, httpStatusOf, Unauthenticated } from '../domain/errors';
+import { BadUserInput, DomainError, httpStatusOf } from '../domain/errors';
 import {
   csvHeader,
   csvLines,
@@ -22,6 +21,7 @@ import {
   exportCases,
   geojsonFeatures,
 } from '../domain/evaluation/case-export';
+import { listParam, requireActor } from './request-helpers';
 
 export interface ExportOptions {
   database: Database;
@@ -47,7 +47,7 @@ export function exportRouter(options: ExportOptions): Router {
     let batches: AsyncGenerator<ExportRow[]> | undefined;
     let rowsSent = 0;
     try {
-      const actor = await authenticate(req, options.tokens);
+      const actor = await requireActor(req, options.tokens);
       const filter = filterFromQuery(req.query as Record<string, unknown>);
       batches = exportCases(options.database, actor, filter);
       // Pull the first batch before answering, so a refused filter is still a clean 4xx.
@@ -116,21 +116,6 @@ async function write(res: Response, chunk: string): Promise<void> {
   });
 }
 
-async function authenticate(req: Request, tokens: TokenIssuer): Promise<Actor> {
-  const header = req.headers.authorization;
-  if (!header) throw new Unauthenticated('sign in first: send Authorization: Bearer <token>');
-  const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
-  if (!match) throw new Unauthenticated('Authorization must be "Bearer <token>"');
-  return tokens.verify(match[1]!);
-}
-
-function list(value: unknown): string[] | undefined {
-  if (value === undefined) return undefined;
-  const items = (Array.isArray(value) ? value : [value]).flatMap((v) => String(v).split(','));
-  const cleaned = items.map((s) => s.trim()).filter((s) => s.length > 0);
-  return cleaned.length > 0 ? cleaned : undefined;
-}
-
 function single(query: Record<string, unknown>, name: string): string | undefined {
   const value = query[name];
   if (value === undefined) return undefined;
@@ -152,9 +137,9 @@ function date(query: Record<string, unknown>, name: string): Date | undefined {
 /** The `cases` filter from query parameters; the domain validates values (status names, ids, box). */
 export function filterFromQuery(query: Record<string, unknown>): CaseFilter {
   const filter: CaseFilter = {};
-  const status = list(query.status);
+  const status = listParam(query.status);
   if (status) filter.status = status as CaseStatus[];
-  const categories = list(query.categoryCodes) ?? list(query.category);
+  const categories = listParam(query.categoryCodes) ?? listParam(query.category);
   if (categories) filter.categoryCodes = categories;
   const gridId = single(query, 'gridId');
   if (gridId !== undefined) filter.gridId = gridId;

@@ -8,11 +8,11 @@
 import type { Database } from '@citygrid/db';
 import express, { type Request, type Response, type Router } from 'express';
 import type { Logger } from 'pino';
-import type { Actor } from '../domain/auth/actor';
 import type { TokenIssuer } from '../domain/auth/tokens';
-import { BadUserInput, DomainError, httpStatusOf, Unauthenticated } from '../domain/errors';
+import { BadUserInput, DomainError, httpStatusOf } from '../domain/errors';
 import { openCasesByCell } from '../domain/tiles/cell-stats';
 import { etagOf, renderTile, type TileFilter } from '../domain/tiles/tiles';
+import { listParam, requireActor } from './request-helpers';
 
 export interface TilesOptions {
   database: Database;
@@ -29,7 +29,7 @@ export function tilesRouter(options: TilesOptions): Router {
 
   router.get('/tiles/grid_cells/stats.json', async (req, res) => {
     try {
-      const actor = await authenticate(req, options.tokens);
+      const actor = await requireActor(req, options.tokens);
       const body = Buffer.from(JSON.stringify({ cells: await openCasesByCell(options.database, actor) }));
       sendWithEtag(req, res, 'application/json; charset=utf-8', body);
     } catch (error) {
@@ -39,7 +39,7 @@ export function tilesRouter(options: TilesOptions): Router {
 
   router.get('/tiles/:layer/:z/:x/:file', async (req, res) => {
     try {
-      const actor = await authenticate(req, options.tokens);
+      const actor = await requireActor(req, options.tokens);
       const match = /^(\d+)\.mvt$/.exec(req.params.file);
       if (!match) throw new BadUserInput('a tile path ends in {y}.mvt', { field: 'y' });
       const tile = await renderTile(
@@ -93,21 +93,6 @@ function integer(text: string): number {
   return /^\d+$/.test(text) ? Number(text) : Number.NaN;
 }
 
-async function authenticate(req: Request, tokens: TokenIssuer): Promise<Actor> {
-  const header = req.headers.authorization;
-  if (!header) throw new Unauthenticated('sign in first: send Authorization: Bearer <token>');
-  const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
-  if (!match) throw new Unauthenticated('Authorization must be "Bearer <token>"');
-  return tokens.verify(match[1]!);
-}
-
-function list(value: unknown): string[] | undefined {
-  if (value === undefined) return undefined;
-  const items = (Array.isArray(value) ? value : [value]).flatMap((v) => String(v).split(','));
-  const cleaned = items.map((s) => s.trim()).filter((s) => s.length > 0);
-  return cleaned.length > 0 ? cleaned : undefined;
-}
-
 function time(query: Record<string, unknown>, name: string): Date | undefined {
   const value = query[name];
   if (value === undefined) return undefined;
@@ -120,9 +105,9 @@ function time(query: Record<string, unknown>, name: string): Date | undefined {
 
 export function filterFromQuery(query: Record<string, unknown>): TileFilter {
   const filter: TileFilter = {};
-  const status = list(query.status);
+  const status = listParam(query.status);
   if (status) filter.status = status;
-  const category = list(query.category) ?? list(query.categoryCodes);
+  const category = listParam(query.category) ?? listParam(query.categoryCodes);
   if (category) filter.category = category;
   const after = time(query, 'reportedAfter');
   if (after) filter.reportedAfter = after;

@@ -25,9 +25,9 @@ import {
   UploadRejected,
   type UploadRejection,
 } from '../domain/attachments';
-import type { Actor } from '../domain/auth/actor';
 import type { TokenIssuer } from '../domain/auth/tokens';
 import { DomainError, httpStatusOf, Unauthenticated } from '../domain/errors';
+import { requireActor } from './request-helpers';
 
 export interface UploadsOptions {
   db: Db;
@@ -70,7 +70,7 @@ export function uploadsRouter(options: UploadsOptions): Router {
     let spooled: SpooledFile | undefined;
     let outcome: { saved: SavedAttachment } | { error: unknown };
     try {
-      const actor = await authenticate(req, options.tokens);
+      const actor = await requireActor(req, options.tokens);
       const declared = Number(req.headers['content-length'] ?? Number.NaN);
       if (declared > MAX_UPLOAD_BYTES + FRAMING_ALLOWANCE) {
         throw new UploadRejected(
@@ -108,7 +108,7 @@ export function uploadsRouter(options: UploadsOptions): Router {
 
   const serve = (variant: 'original' | 'thumbnail') => async (req: Request, res: Response) => {
     try {
-      const actor = await authenticate(req, options.tokens);
+      const actor = await requireActor(req, options.tokens);
       const id = String(req.params.id ?? '');
       const found = await findAttachmentForViewer(options.db, id, actor);
       if (!found) {
@@ -158,14 +158,6 @@ export function uploadsRouter(options: UploadsOptions): Router {
   router.get('/attachments/:id', serve('original'));
   router.get('/attachments/:id/thumbnail', serve('thumbnail'));
   return router;
-}
-
-async function authenticate(req: Request, tokens: TokenIssuer): Promise<Actor> {
-  const header = req.headers.authorization;
-  if (!header) throw new Unauthenticated('sign in first: send Authorization: Bearer <token>');
-  const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
-  if (!match) throw new Unauthenticated('Authorization must be "Bearer <token>"');
-  return tokens.verify(match[1]!);
 }
 
 interface SpooledFile {

@@ -40,3 +40,17 @@ export function tokenIssuer(secret: string, ttlSeconds: number): TokenIssuer {
     },
   };
 }
+
+/**
+ * The actor named by an `Authorization` header: none without a header, `Unauthenticated` for
+ * anything but a valid `Bearer <token>`. GraphQL and the HTTP routes share this one rule.
+ */
+export async function actorFromAuthorization(
+  header: string | null | undefined,
+  tokens: TokenIssuer,
+): Promise<Actor | undefined> {
+  if (!header) return undefined;
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
+  if (!match) throw new Unauthenticated('Authorization must be "Bearer <token>"');
+  return tokens.verify(match[1]!);
+}
