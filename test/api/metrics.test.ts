@@ -41,9 +41,9 @@ function parse(text: string): { types: Map<string, string>; samples: Sample[] } 
     for (const l of (m[2] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g))
       labels[l[1]!] = l[2]!;
     const value = Number(m[3] === '+Inf' ? Number.POSITIVE_INFINITY : m[3]);
-    // The text format allows the literal NaN (prom-client's event-loop lag gauges start there);
+    // The text format allows NaN (prom-client's event-loop lag gauges start there, and it prints "Nan");
     // anything else must be a number.
-    if (m[3] !== 'NaN') expect(Number.isNaN(value), `value of ${line}`).toBe(false);
+    if (m[3]!.toLowerCase() !== 'nan') expect(Number.isNaN(value), `value of ${line}`).toBe(false);
     samples.push({ name: m[1]!, labels, value });
   }
   return { types, samples };
