@@ -72,19 +72,46 @@ export function isWorkingDay(day: string, calendar: WorkingCalendar): boolean {
 }
 
 /** Working periods as [from, to) epoch-ms pairs, in order, from the local day containing `start`. */
-function* workingPeriodsFrom(start: Date, calendar: WorkingCalendar): Generator<[number, number]> {
-  const hours = calendar.hours.map(([a, b]) => [parseHhmm(a), parseHhmm(b)] as const);
+function* workingPeriodsFrom(start: Date, calendar: WorkingCalendar): Generator<readonly [number, number]> {
   let day = localDay(start, calendar.timeZone);
   for (let i = 0; i < MAX_DAYS_SCANNED; i++) {
-    if (isWorkingDay(day, calendar)) {
-      for (const [a, b] of hours) {
-        const from = localToInstant(day, a, calendar.timeZone);
-        const to = localToInstant(day, b, calendar.timeZone);
-        if (to > start.getTime()) yield [from, to];
-      }
-    }
+    for (const period of periodsOfDay(day, calendar)) if (period[1] > start.getTime()) yield period;
     day = nextDay(day);
   }
+}
+
+/**
+ * A day's working periods as instants, memoised per calendar: every report stamps four deadlines
+ * that walk the same few weeks of days, and each period's instant costs two time-zone
+ * conversions (Intl), which made this the costliest arithmetic of a report. Calendars are
+ * treated as immutable values (settings.ts builds a new one when the settings change), so the
+ * calendar object is the key.
+ */
+const periodCaches = new WeakMap<WorkingCalendar, Map<string, ReadonlyArray<readonly [number, number]>>>();
+/** About ten years of days per calendar; past it the memo starts over. */
+const MAX_MEMO_DAYS = 4000;
+
+function periodsOfDay(day: string, calendar: WorkingCalendar): ReadonlyArray<readonly [number, number]> {
+  let memo = periodCaches.get(calendar);
+  if (!memo) {
+    memo = new Map();
+    periodCaches.set(calendar, memo);
+  }
+  let periods = memo.get(day);
+  if (!periods) {
+    periods = isWorkingDay(day, calendar)
+      ? calendar.hours.map(
+          ([a, b]) =>
+            [
+              localToInstant(day, parseHhmm(a), calendar.timeZone),
+              localToInstant(day, parseHhmm(b), calendar.timeZone),
+            ] as const,
+        )
+      : [];
+    if (memo.size >= MAX_MEMO_DAYS) memo.clear();
+    memo.set(day, periods);
+  }
+  return periods;
 }
 
 function parseHhmm(value: string): number {

@@ -1,25 +1,31 @@
 /**
- * Reporting a case (上报): one transaction that validates the category, locates the grid cell,
- * inserts the case with its deadlines and writes the REPORT event (seq 1). A repeated
- * `idempotencyKey` returns the first case — also when the repeats race, because the insert goes
- * through the unique index `cases_idempotency_key` with ON CONFLICT DO NOTHING.
+ * Reporting a case (上报): one statement, hence one round trip and its own transaction, that
+ * locates the grid cell, checks the category, inserts the case with its deadlines, writes the
+ * REPORT event (seq 1) and sends the change notification (photos, when attached, join it in one
+ * transaction). A repeated `idempotencyKey` returns the first case — also when the repeats race,
+ * because the insert goes through the unique index `cases_idempotency_key` with ON CONFLICT DO
+ * NOTHING.
  */
-import type { Db, LonLat } from '@citygrid/db';
+import { type Db, type Executor, type LonLat, makePoint, rows } from '@citygrid/db';
 import { type CasePriority, type CaseSource, cases } from '@citygrid/db/schema';
 import { eq, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import { attachToCase } from '../attachments';
 import type { Actor } from '../auth/actor';
 import { rowInScope, type Scope, scopeOf } from '../auth/scope';
+import type { WorkingCalendar } from '../calendar/working-calendar';
 import { BadUserInput, Conflict, Forbidden, parseInput } from '../errors';
 import { type Crs, toWgs84 } from '../geo/crs';
-import { locateGridCell } from '../grids/cells';
-import { categoryForReport } from '../reference/categories';
-import { deadlinesAtReport } from './deadlines';
-import { recordCaseEvent } from './events';
-import { notifyCaseChanged } from './notify';
+import { deadlinesAtReport, type ReportDeadlines } from './deadlines';
+import { CASE_CHANNEL } from './notify';
+import {
+  categoryStillMatches,
+  loadReportCategory,
+  type ReportCategory,
+  reportCategory,
+} from './report-categories';
 import { loadCalendar } from './settings';
-import { type CaseRow, caseColumns } from './view';
+import type { CaseRow } from './view';
 
 /** Case numbers read as the city's local date; all of China keeps one time zone. */
 const CITY_TIME_ZONE = 'Asia/Shanghai';
@@ -83,118 +89,232 @@ export async function submitReport(
 ): Promise<ReportResult> {
   const input = parseInput(reportCaseInput, rawInput);
   const point: LonLat = toWgs84(input.location, (input.location.crs ?? 'WGS84') as Crs);
-
+  if (input.attachmentIds?.length && reporter.reporterId === null) {
+    throw new BadUserInput('only a signed-in reporter can attach photos', { field: 'attachmentIds' });
+  }
   // Cached per database: no round trip on the hot path.
   const calendar = await loadCalendar(db);
-  // A repeat goes through the same path and meets the unique index; answering retries before
-  // the transaction would cost every new report one more round trip.
-  return db.transaction(async (tx) => {
-    const category = await categoryForReport(tx, input.categoryCode);
+  let category = await reportCategory(db, input.categoryCode);
+  for (let attempt = 0; ; attempt++) {
     if (!category)
       throw new BadUserInput(`unknown category "${input.categoryCode}"`, { field: 'categoryCode' });
-    const cell = await locateGridCell(tx, point);
-    if (!cell) {
-      throw new BadUserInput(
-        `the point (${point.lon}, ${point.lat}) lies outside every grid cell of the city`,
-        {
-          field: 'location',
-        },
-      );
-    }
-    if (reporter.scope && !rowInScope(reporter.scope, cell)) {
-      throw new Forbidden('the point lies outside your region scope');
-    }
-    const priority: CasePriority = input.priority ?? category.defaultPriority;
-    const deadlines = deadlinesAtReport(
-      category.deadlines.filter((d) => d.priority === priority),
-      now,
-      calendar,
-    );
-
-    const [inserted] = await tx
-      .insert(cases)
-      .values({
-        code: sql`coalesce((SELECT value #>> '{}' FROM settings WHERE key = 'case_code_prefix'), 'TR')
-          || to_char(${now.toISOString()}::timestamptz AT TIME ZONE ${CITY_TIME_ZONE}, 'YYYYMMDD')
-          || lpad(nextval('case_code_seq')::text, 6, '0')`,
-        status: 'REPORTED',
-        version: 1,
-        categoryId: category.id,
-        description: input.description,
-        location: { type: 'Point', coordinates: [point.lon, point.lat] },
-        address: input.address ?? null,
-        gridCellId: cell.id,
-        communityId: cell.communityId,
-        streetId: cell.streetId,
-        districtId: cell.districtId,
-        cityId: cell.cityId,
-        priority,
-        source: reporter.source,
-        reporterId: reporter.reporterId,
-        idempotencyKey: input.idempotencyKey,
-        departmentId: category.defaultDepartmentId,
-        alarmId: reporter.alarmId ?? null,
-        reportedAt: now,
-        updatedAt: now,
-        ...deadlines,
-      })
-      .onConflictDoNothing({ target: cases.idempotencyKey })
-      .returning(caseColumns);
-
-    if (!inserted) {
-      // A concurrent report with the same key committed first (we waited on its index entry).
-      const first = await existingReport(tx, input.idempotencyKey, reporter);
+    const plan = planReport(reporter, input, point, category, now, calendar);
+    // Without photos the one statement is the whole transaction (autocommit); photos are attached
+    // in the same transaction as the case, so a refused photo leaves no case behind.
+    const written = input.attachmentIds?.length
+      ? await db.transaction(async (tx) => {
+          const outcome = await writeReport(tx, plan);
+          if (outcome.kind === 'created') {
+            await attachToCase(tx, {
+              attachmentIds: input.attachmentIds!,
+              caseId: outcome.result.caseId,
+              eventSeq: 1,
+              actor: { id: reporter.reporterId! },
+            });
+          }
+          return outcome;
+        })
+      : await writeReport(db, plan);
+    if (written.kind === 'created') return written.result;
+    if (written.kind === 'repeat') {
+      // A report with this key committed first (the insert waited on its index entry if it raced).
+      const first = await existingReport(db, input.idempotencyKey, reporter);
       if (!first) throw new Conflict('the idempotency key is in use by a report still being written; retry');
       return first;
     }
+    // The cached category changed under us (edited, deactivated, re-coded): read it again.
+    if (attempt >= 2) throw new Conflict(`category "${input.categoryCode}" is being changed; retry`);
+    category = await loadReportCategory(db, input.categoryCode);
+  }
+}
 
-    await recordCaseEvent(tx, {
-      caseId: inserted.id,
-      seq: 1,
-      action: 'REPORT',
-      fromStatus: null,
-      toStatus: 'REPORTED',
-      actorId: reporter.reporterId,
-      note: null,
-      payload: {
-        ...reporter.payload,
-        source: reporter.source,
-        gridCellId: cell.id,
-        ...(input.location.crs && input.location.crs !== 'WGS84'
-          ? { given: { lon: input.location.lon, lat: input.location.lat, crs: input.location.crs } }
-          : {}),
+/** Everything the report statement writes, decided before it runs. */
+interface ReportPlan {
+  reporter: Reporter;
+  input: z.output<typeof reportCaseInput>;
+  point: LonLat;
+  category: ReportCategory;
+  priority: CasePriority;
+  deadlines: ReportDeadlines;
+  now: Date;
+}
+
+function planReport(
+  reporter: Reporter,
+  input: z.output<typeof reportCaseInput>,
+  point: LonLat,
+  category: ReportCategory,
+  now: Date,
+  calendar: WorkingCalendar,
+): ReportPlan {
+  const priority: CasePriority = input.priority ?? category.defaultPriority;
+  const deadlines = deadlinesAtReport(category.rules[priority], now, calendar);
+  return { reporter, input, point, category, priority, deadlines, now };
+}
+
+type WriteOutcome =
+  | { kind: 'created'; result: ReportResult }
+  | { kind: 'repeat' }
+  | { kind: 'stale-category' };
+
+/** The scope column of a grid cell row, by the reporter's scope level (identifiers, never input). */
+const SCOPE_COLUMN = {
+  CITY: 'city_id',
+  DISTRICT: 'district_id',
+  STREET: 'street_id',
+  COMMUNITY: 'community_id',
+} as const;
+
+/**
+ * One statement does the whole report, so it costs one round trip and commits atomically on its
+ * own: locate the grid cell, re-check the cached category, insert the case (through the unique
+ * index on the idempotency key), its REPORT event (seq 1, as `recordCaseEvent` writes it) and the
+ * change notification (as `notifyCaseChanged` sends it; delivered on commit only). A cell outside
+ * the reporter's scope, a stale category or a repeated key inserts nothing, and the statement
+ * still answers which of them it was. Index: grid_cells_geom_gist for the point, then the ones
+ * named in `categoryStillMatches`.
+ */
+async function writeReport(db: Executor, plan: ReportPlan): Promise<WriteOutcome> {
+  const { reporter, input, point, category, priority, deadlines, now } = plan;
+  const at = now.toISOString();
+  const due = (d: Date | null) => (d ? d.toISOString() : null);
+  const inScope = reporter.scope
+    ? sql`AND cell.${sql.identifier(SCOPE_COLUMN[reporter.scope.level])} = ${reporter.scope.regionId}::bigint`
+    : sql``;
+  const payload = {
+    ...reporter.payload,
+    source: reporter.source,
+    ...(input.location.crs && input.location.crs !== 'WGS84'
+      ? { given: { lon: input.location.lon, lat: input.location.lat, crs: input.location.crs } }
+      : {}),
+  };
+  const [row] = await rows<{
+    category_ok: boolean;
+    cell_id: string | number | null;
+    community_id: string | number | null;
+    street_id: string | number | null;
+    district_id: string | number | null;
+    city_id: string | number | null;
+    id: string | number | null;
+    code: string | null;
+    cursor_at: string | null;
+  }>(
+    db,
+    sql`WITH cell AS MATERIALIZED (
+          SELECT id, community_id, street_id, district_id, city_id
+          FROM grid_cells
+          WHERE ST_Covers(geom, ${makePoint(point)})
+          ORDER BY id LIMIT 1
+        ),
+        checked AS MATERIALIZED (SELECT ${categoryStillMatches(category, priority)} AS category_ok),
+        inserted AS (
+          INSERT INTO cases (code, status, version, category_id, description, location, address,
+                             grid_cell_id, community_id, street_id, district_id, city_id, priority, source,
+                             reporter_id, idempotency_key, department_id, alarm_id, reported_at, updated_at,
+                             file_due_at, dispatch_due_at, handle_due_at, verify_due_at)
+          SELECT coalesce((SELECT value #>> '{}' FROM settings WHERE key = 'case_code_prefix'), 'TR')
+                   || to_char(${at}::timestamptz AT TIME ZONE ${CITY_TIME_ZONE}, 'YYYYMMDD')
+                   || lpad(nextval('case_code_seq')::text, 6, '0'),
+                 'REPORTED'::case_status, 1, ${category.id}::bigint, ${input.description}::text,
+                 ${makePoint(point)}, ${input.address ?? null}::text,
+                 cell.id, cell.community_id, cell.street_id, cell.district_id, cell.city_id,
+                 ${priority}::case_priority, ${reporter.source}::case_source, ${reporter.reporterId}::bigint,
+                 ${input.idempotencyKey}::text, ${category.defaultDepartmentId}::bigint,
+                 ${reporter.alarmId ?? null}::bigint, ${at}::timestamptz, ${at}::timestamptz,
+                 ${due(deadlines.fileDueAt)}::timestamptz, ${due(deadlines.dispatchDueAt)}::timestamptz,
+                 ${due(deadlines.handleDueAt)}::timestamptz, ${due(deadlines.verifyDueAt)}::timestamptz
+          FROM cell, checked
+          WHERE checked.category_ok ${inScope}
+          ON CONFLICT (idempotency_key) DO NOTHING
+          RETURNING id, code, reported_at::text AS cursor_at, grid_cell_id,
+                    community_id, street_id, district_id, city_id
+        ),
+        event AS (
+          INSERT INTO case_events (case_id, seq, action, from_status, to_status, actor_id, note, payload, at)
+          SELECT id, 1, 'REPORT', NULL, 'REPORTED'::case_status, ${reporter.reporterId}::bigint, NULL,
+                 ${JSON.stringify(payload)}::jsonb || jsonb_build_object('gridCellId', grid_cell_id),
+                 ${at}::timestamptz
+          FROM inserted
+        ),
+        notice AS MATERIALIZED (
+          SELECT pg_notify(${CASE_CHANNEL}, json_build_object(
+                   'caseId', id, 'action', 'REPORT', 'version', 1, 'cityId', city_id,
+                   'districtId', district_id, 'streetId', street_id, 'communityId', community_id,
+                   'departmentId', NULL)::text)
+          FROM inserted
+        )
+        SELECT checked.category_ok, cell.id AS cell_id, cell.community_id, cell.street_id,
+               cell.district_id, cell.city_id, inserted.id, inserted.code, inserted.cursor_at,
+               (SELECT count(*) FROM notice) AS notices
+        FROM checked
+        LEFT JOIN cell ON true
+        LEFT JOIN inserted ON true`,
+  );
+  if (!row?.category_ok) return { kind: 'stale-category' };
+  if (row.cell_id === null) {
+    throw new BadUserInput(
+      `the point (${point.lon}, ${point.lat}) lies outside every grid cell of the city`,
+      {
+        field: 'location',
       },
-      at: now,
-    });
-
-    await notifyCaseChanged(tx, {
-      caseId: inserted.id,
-      action: 'REPORT',
-      version: 1,
-      cityId: inserted.cityId,
-      districtId: inserted.districtId,
-      streetId: inserted.streetId,
-      communityId: inserted.communityId,
-      departmentId: null,
-    });
-
-    if (input.attachmentIds?.length) {
-      if (reporter.reporterId === null) {
-        throw new BadUserInput('only a signed-in reporter can attach photos', { field: 'attachmentIds' });
-      }
-      await attachToCase(tx, {
-        attachmentIds: input.attachmentIds,
-        caseId: inserted.id,
-        eventSeq: 1,
-        actor: { id: reporter.reporterId },
-      });
-    }
-    return { caseId: inserted.id, created: true, row: inserted as CaseRow };
-  });
+    );
+  }
+  const cell = {
+    id: Number(row.cell_id),
+    communityId: Number(row.community_id),
+    streetId: Number(row.street_id),
+    districtId: Number(row.district_id),
+    cityId: Number(row.city_id),
+  };
+  if (reporter.scope && !rowInScope(reporter.scope, cell)) {
+    throw new Forbidden('the point lies outside your region scope');
+  }
+  if (row.id === null || row.code === null || row.cursor_at === null) return { kind: 'repeat' };
+  const caseId = Number(row.id);
+  // The row as written, from what was sent: the statement returns only what the database made.
+  const written: CaseRow = {
+    id: caseId,
+    code: row.code,
+    status: 'REPORTED',
+    version: 1,
+    categoryId: category.id,
+    description: input.description,
+    location: { lon: point.lon, lat: point.lat },
+    address: input.address ?? null,
+    gridCellId: cell.id,
+    communityId: cell.communityId,
+    streetId: cell.streetId,
+    districtId: cell.districtId,
+    cityId: cell.cityId,
+    priority,
+    source: reporter.source,
+    reporterId: reporter.reporterId,
+    idempotencyKey: input.idempotencyKey,
+    departmentId: category.defaultDepartmentId,
+    assigneeId: null,
+    resolverId: null,
+    rejectReason: null,
+    duplicateOfId: null,
+    alarmId: reporter.alarmId ?? null,
+    reworkCount: 0,
+    reportedAt: now,
+    filedAt: null,
+    dispatchedAt: null,
+    acceptedAt: null,
+    resolvedAt: null,
+    closedAt: null,
+    rejectedAt: null,
+    ...deadlines,
+    escalatedAt: null,
+    onHoldSince: null,
+    updatedAt: now,
+    cursorAt: row.cursor_at,
+  };
+  return { kind: 'created', result: { caseId, created: true, row: written } };
 }
 
 async function existingReport(
-  db: Db | Parameters<Parameters<Db['transaction']>[0]>[0],
+  db: Executor,
   idempotencyKey: string,
   reporter: Reporter,
 ): Promise<ReportResult | undefined> {

@@ -1,0 +1,104 @@
+/**
+ * The categories as the report path needs them, kept in memory per database so that a report
+ * costs one statement. The copy is never trusted blindly: the report statement re-checks, in its
+ * own snapshot, every fact the copy contributed (`categoryStillMatches`), and writes nothing when
+ * one has changed; the caller then reloads the category and tries again. So a category edited,
+ * deactivated or re-coded on another instance is seen by the very next report, with no TTL.
+ */
+import { type Executor, rows } from '@citygrid/db';
+import type { CasePriority, DeadlineStage } from '@citygrid/db/schema';
+import { type SQL, sql } from 'drizzle-orm';
+import type { DeadlineRule } from '../reference/categories';
+
+export interface ReportCategory {
+  id: number;
+  code: string;
+  defaultPriority: CasePriority;
+  defaultDepartmentId: number | null;
+  /** Each priority's limits. */
+  rules: Record<CasePriority, DeadlineRule[]>;
+  /** Each priority's limits as `rulesKey` spells them in SQL, to compare in the report statement. */
+  rulesKeys: Record<CasePriority, string>;
+}
+
+/** Per database handle (test files hold several databases whose ids overlap). */
+const caches = new WeakMap<object, Map<string, ReportCategory>>();
+/** Far more than a city's catalogue (Chengdu's has 210 minor classes); a bound against junk codes. */
+const MAX_CACHED = 2000;
+
+function cacheOf(db: Executor): Map<string, ReportCategory> {
+  let cache = caches.get(db);
+  if (!cache) {
+    cache = new Map();
+    caches.set(db, cache);
+  }
+  return cache;
+}
+
+/**
+ * One priority's limits of a category as text, e.g. `FILE:60:t,HANDLE:480:t` (stages in enum
+ * order). Both the loader and the report statement use this one expression, so equal limits give
+ * equal text.
+ */
+export function rulesKey(categoryId: SQL, priority: SQL): SQL {
+  return sql`(SELECT coalesce(string_agg(d.stage::text || ':' || d.minutes::text || ':' || d.working_time::text, ',' ORDER BY d.stage), '')
+              FROM category_deadlines d WHERE d.category_id = ${categoryId} AND d.priority = ${priority})`;
+}
+
+/**
+ * SQL condition for the report statement: the active category `code` still has the id, default
+ * priority, default department and (for `priority`) the limits the cached copy says.
+ * Index: categories' primary key, category_deadlines' primary key (category_id, priority, stage).
+ */
+export function categoryStillMatches(category: ReportCategory, priority: CasePriority): SQL {
+  return sql`EXISTS (SELECT 1 FROM categories c
+                     WHERE c.id = ${category.id}::bigint AND c.code = ${category.code} AND c.active
+                       AND c.default_priority = ${category.defaultPriority}::case_priority
+                       AND c.default_department_id IS NOT DISTINCT FROM ${category.defaultDepartmentId}::bigint
+                       AND ${rulesKey(sql`c.id`, sql`${priority}::case_priority`)} = ${category.rulesKeys[priority]})`;
+}
+
+/** The cached copy of an active category, loading it on a miss; undefined when there is none. */
+export async function reportCategory(db: Executor, code: string): Promise<ReportCategory | undefined> {
+  return cacheOf(db).get(code) ?? loadReportCategory(db, code);
+}
+
+/** Reads the category afresh (after the report statement found the copy stale) and caches it. */
+export async function loadReportCategory(db: Executor, code: string): Promise<ReportCategory | undefined> {
+  const cache = cacheOf(db);
+  const [row] = await rows<{
+    id: string | number;
+    default_priority: CasePriority;
+    default_department_id: string | number | null;
+    rules: { priority: CasePriority; stage: DeadlineStage; minutes: number; workingTime: boolean }[];
+    keys: Record<CasePriority, string>;
+  }>(
+    db,
+    sql`SELECT c.id, c.default_priority, c.default_department_id,
+               (SELECT coalesce(json_agg(json_build_object('priority', d.priority, 'stage', d.stage,
+                                                           'minutes', d.minutes, 'workingTime', d.working_time)
+                                         ORDER BY d.priority, d.stage), '[]'::json)
+                FROM category_deadlines d WHERE d.category_id = c.id) AS rules,
+               (SELECT json_object_agg(p, ${rulesKey(sql`c.id`, sql`p`)})
+                FROM unnest(enum_range(NULL::case_priority)) p) AS keys
+        FROM categories c
+        WHERE c.code = ${code} AND c.active`,
+  );
+  if (!row) {
+    cache.delete(code);
+    return undefined;
+  }
+  const rules: Record<CasePriority, DeadlineRule[]> = { NORMAL: [], HIGH: [], URGENT: [] };
+  for (const { priority, ...rule } of row.rules) rules[priority].push(rule);
+  const category: ReportCategory = {
+    id: Number(row.id),
+    code,
+    defaultPriority: row.default_priority,
+    defaultDepartmentId: row.default_department_id === null ? null : Number(row.default_department_id),
+    rules,
+    rulesKeys: row.keys,
+  };
+  if (cache.size >= MAX_CACHED) cache.clear();
+  cache.set(code, category);
+  return category;
+}
