@@ -5,6 +5,7 @@ export * from './config';
 export * from './ingest/devices';
 export * from './ingest/ingester';
 export * from './ingest/store';
+export * from './ingest/watermarks';
 export * from './ingest/write-batch';
 export * from './kinds';
 export * from './metrics';

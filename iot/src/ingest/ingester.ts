@@ -26,6 +26,7 @@ import {
 } from '../topics';
 import { DeviceDirectory } from './devices';
 import { createBatchStore } from './store';
+import { StoredWatermarks } from './watermarks';
 import { type BatchDeps, type InboundMessage, telemetryMessage, writeBatch } from './write-batch';
 
 export interface IngesterOptions {
@@ -78,6 +79,7 @@ export class Ingester {
       store: createBatchStore(options.database),
       devices: new DeviceDirectory(sql),
       rules: new RuleBook(sql),
+      watermarks: new StoredWatermarks(sql),
       metrics: options.metrics,
     };
   }
@@ -87,6 +89,7 @@ export class Ingester {
     const { options } = this;
     await this.deps.devices.preload();
     await this.deps.rules.refresh(true);
+    await this.deps.watermarks?.load();
     const persistent = options.clientId !== undefined;
     const v5 = (options.protocolVersion ?? 5) === 5;
     const client = mqtt.connect(options.url, {
@@ -182,7 +185,7 @@ export class Ingester {
         } else return;
       } else message = { type: 'status', topic, deviceId: parsed.deviceId, arrivedAt, online: status.online };
     } else {
-      message = telemetryMessage(topic, parsed.deviceId, payload, arrivedAt);
+      message = telemetryMessage(topic, parsed.deviceId, payload, arrivedAt, packet.dup);
     }
     const held: Held = { message, messageId: undefined, connection: this.connection };
     if (packet.qos > 0 && packet.messageId !== undefined) {

@@ -22,6 +22,11 @@ export interface BatchTx {
   sql: Sql;
   /** Fills `readings_stage` (emptied at commit) with the batch's readings. */
   stage(readings: readonly StagedReading[]): Promise<void>;
+  /**
+   * Writes readings straight into `readings`, with no dedup step: a key already stored fails the
+   * statement (unique violation, SQLSTATE 23505) and with it the transaction.
+   */
+  insert(readings: readonly StagedReading[]): Promise<void>;
 }
 
 export interface BatchStore {
@@ -64,7 +69,11 @@ export function createBatchStore(database: Database): BatchStore {
       }
       return pglite.transaction(async (t) => {
         const tx = sqlOf(t);
-        return fn({ sql: tx, stage: (readings) => stageWithInsert(tx, readings) });
+        return fn({
+          sql: tx,
+          stage: (readings) => insertFromJson(tx, 'readings_stage', readings),
+          insert: (readings) => insertFromJson(tx, 'readings', readings),
+        });
       });
     },
   };
@@ -82,7 +91,11 @@ async function pgTransaction<T>(pool: pg.Pool, fn: (tx: BatchTx) => Promise<T>):
     }
     await client.query('BEGIN');
     try {
-      const result = await fn({ sql: sqlOf(client), stage: (readings) => stageWithCopy(client, readings) });
+      const result = await fn({
+        sql: sqlOf(client),
+        stage: (readings) => copyReadings(client, 'readings_stage', readings),
+        insert: (readings) => copyReadings(client, 'readings', readings),
+      });
       await client.query('COMMIT');
       return result;
     } catch (err) {
@@ -105,15 +118,26 @@ function isConnectionError(err: unknown): boolean {
 }
 
 /** COPY in text format: tab-separated, `\N` for null, backslash escapes. */
-async function stageWithCopy(client: pg.PoolClient, readings: readonly StagedReading[]): Promise<void> {
+async function copyReadings(
+  client: pg.PoolClient,
+  table: 'readings_stage' | 'readings',
+  readings: readonly StagedReading[],
+): Promise<void> {
   if (readings.length === 0) return;
   const lines: string[] = new Array(readings.length);
+  // A point's metrics sit side by side and share its time: format each time once.
+  let lastTs = Number.NaN;
+  let lastIso = '';
   for (let i = 0; i < readings.length; i++) {
     const r = readings[i]!;
-    lines[i] =
-      `${r.sensorId}\t${escapeCopy(r.metric)}\t${new Date(r.ts).toISOString()}\t${r.value}\t${r.seq ?? '\\N'}\n`;
+    if (r.ts !== lastTs) {
+      lastTs = r.ts;
+      lastIso = new Date(r.ts).toISOString();
+    }
+    lines[i] = `${r.sensorId}\t${escapeCopy(r.metric)}\t${lastIso}\t${r.value}\t${r.seq ?? '\\N'}\n`;
   }
-  const stream = client.query(copyFrom('COPY readings_stage (sensor_id, metric, ts, value, seq) FROM STDIN'));
+  // `readings.received_at` keeps its default, now(): the transaction's start.
+  const stream = client.query(copyFrom(`COPY ${table} (sensor_id, metric, ts, value, seq) FROM STDIN`));
   await new Promise<void>((resolve, reject) => {
     stream.on('error', reject);
     stream.on('finish', () => resolve());
@@ -127,12 +151,16 @@ function escapeCopy(s: string): string {
   return s.replace(/\\/g, '\\\\').replace(/\t/g, '\\t').replace(/\n/g, '\\n').replace(/\r/g, '\\r');
 }
 
-async function stageWithInsert(tx: Sql, readings: readonly StagedReading[]): Promise<void> {
+async function insertFromJson(
+  tx: Sql,
+  table: 'readings_stage' | 'readings',
+  readings: readonly StagedReading[],
+): Promise<void> {
   // Chunks keep the JSON parameter moderate on the wasm side.
   for (let i = 0; i < readings.length; i += 5000) {
     const chunk = readings.slice(i, i + 5000).map((r) => [r.sensorId, r.metric, r.ts, r.value, r.seq]);
     await tx.query(
-      `INSERT INTO readings_stage (sensor_id, metric, ts, value, seq)
+      `INSERT INTO ${table} (sensor_id, metric, ts, value, seq)
        SELECT (e->>0)::bigint, e->>1, to_timestamp(0) + (e->>2)::bigint * interval '1 millisecond',
               (e->>3)::float8, (e->>4)::bigint
        FROM json_array_elements($1::json) AS e`,
