@@ -2,7 +2,7 @@
  * Bench publisher (a child process, so it does not share a core with what it measures): QoS 1 at
  * a fixed rate over a few connections, each message one device's point with three values and
  * `ts` = its publish time (strictly increasing per device). Rate 0 means flat out with a bounded
- * window. Prints one JSON line: { sent, acked, errors, seconds }.
+ * window. Prints one JSON line: { sent, acked, errors, seconds, cpu } (cpu: its own CPU seconds).
  */
 import mqtt from 'mqtt';
 
@@ -68,5 +68,9 @@ await new Promise<void>((resolve) => {
 const drainUntil = Date.now() + 10_000;
 while (acked + errors < sent && Date.now() < drainUntil) await new Promise((r) => setTimeout(r, 20));
 await Promise.all(clients.map((c) => c.endAsync()));
-process.stdout.write(`${JSON.stringify({ sent, acked, errors, seconds: (Date.now() - started) / 1000 })}\n`);
+const usage = process.resourceUsage();
+const cpu = (usage.userCPUTime + usage.systemCPUTime) / 1e6;
+process.stdout.write(
+  `${JSON.stringify({ sent, acked, errors, seconds: (Date.now() - started) / 1000, cpu })}\n`,
+);
 process.exit(0);

@@ -11,6 +11,7 @@
  * before COMMIT) minus the point's `ts` (its publish time; same clock).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { migrate, openDatabase } from '@citygrid/db';
 import mqtt from 'mqtt';
@@ -70,8 +71,8 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.on(signal, () => void cleanup().finally(() => process.exit(130)));
 }
 
-function spawnTs(file: string, args: string[], env: Record<string, string> = {}) {
-  const child = spawn(process.execPath, ['--import', 'tsx', file, ...args], {
+function spawnTs(file: string, args: string[], env: Record<string, string> = {}, nodeArgs: string[] = []) {
+  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', file, ...args], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -94,7 +95,31 @@ async function publish(rate: number, seconds: number, prefix = 'bq') {
   ]);
   await new Promise((r) => p.child.once('exit', r));
   const line = p.output().trim().split('\n').at(-1)!;
-  return JSON.parse(line) as { sent: number; acked: number; errors: number; seconds: number };
+  return JSON.parse(line) as { sent: number; acked: number; errors: number; seconds: number; cpu: number };
+}
+
+/** CPU seconds a process has used so far (Linux /proc; clock ticks of 1/100 s). */
+function cpuOf(pid: number | undefined): number {
+  if (pid === undefined) return 0;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return 0;
+  }
+}
+
+/** CPU seconds so far of the ingest workers, the broker and this database's server processes. */
+async function cpuSnapshot(workerPids: (number | undefined)[]) {
+  const { rows } = await pool.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE datname = $1', [
+    name,
+  ]);
+  return {
+    ingest: workerPids.reduce((s: number, p) => s + cpuOf(p), 0),
+    broker: cpuOf(broker.process.pid),
+    postgres: rows.reduce((s, r) => s + cpuOf(r.pid), 0),
+  };
 }
 
 async function waitReady(p: { output(): string; child: ChildProcess }) {
@@ -127,29 +152,48 @@ interface Row {
   note: string;
 }
 const table: Row[] = [];
+
+/** Where the step's CPU went, in cores busy on average: who competes for the machine's two. */
+function cpuNote(
+  pub: { cpu: number; seconds: number },
+  before: Awaited<ReturnType<typeof cpuSnapshot>>,
+  after: Awaited<ReturnType<typeof cpuSnapshot>>,
+) {
+  const per = (s: number) => (s / pub.seconds).toFixed(2);
+  return `ingest ${per(after.ingest - before.ingest)}, postgres ${per(after.postgres - before.postgres)}, broker ${per(after.broker - before.broker)}, publisher ${per(pub.cpu)}`;
+}
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 
 try {
   // 1. The ramp through the real pipeline.
   const workers = Array.from({ length: WORKERS }, (_, i) =>
-    spawnTs(here('../../../iot/src/main.ts'), [], {
-      DATABASE_URL: dbUrl,
-      MQTT_URL: broker.url,
-      INGEST_SHARED: '1',
-      INGEST_CLIENT_ID: `bench-ingest-${i}`,
-      INGEST_BATCH_SIZE: process.env.BENCH_BATCH ?? '5000',
-      INGEST_BATCH_WINDOW_MS: '100',
-      INGEST_MAX_UNACKED: '20000',
-      INGEST_DB_POOL: '2',
-      LOG_LEVEL: 'warn',
-    }),
+    spawnTs(
+      here('../../../iot/src/main.ts'),
+      [],
+      {
+        DATABASE_URL: dbUrl,
+        MQTT_URL: broker.url,
+        INGEST_SHARED: '1',
+        INGEST_CLIENT_ID: `bench-ingest-${i}`,
+        INGEST_BATCH_SIZE: process.env.BENCH_BATCH ?? '5000',
+        INGEST_BATCH_WINDOW_MS: '100',
+        INGEST_MAX_UNACKED: '20000',
+        INGEST_DB_POOL: '2',
+        LOG_LEVEL: 'warn',
+      },
+      // BENCH_CPU_PROF=<dir>: a V8 CPU profile of each worker (open it in Chrome's DevTools).
+      process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [],
+    ),
   );
   for (const w of workers) await waitReady(w);
   let best: { rate: number; p99: number } | undefined;
+  const workerPids = workers.map((w) => w.child.pid);
   for (const rate of RATES) {
+    const cpuBefore = await cpuSnapshot(workerPids);
     const from = Date.now();
     const pub = await publish(rate, STEP_SECONDS);
     const to = Date.now();
+    const cpuAfter = await cpuSnapshot(workerPids);
     // Give the tail up to 5 s to land, then count.
     let stats = await countIn(from, to);
     for (let i = 0; i < 50 && stats.n < pub.acked * VALUES; i++) {
@@ -167,7 +211,7 @@ try {
       p99: `${(stats.p99 ?? Number.NaN).toFixed(3)} s (p50 ${(stats.p50 ?? Number.NaN).toFixed(3)})`,
       lost: String(lost),
       dup: String(stats.dup),
-      note: held ? 'held' : 'NOT held',
+      note: `${held ? 'held' : 'NOT held'}; CPU (cores) ${cpuNote(pub, cpuBefore, cpuAfter)}`,
     });
     console.log(table.at(-1));
     if (!held) break;
