@@ -9,9 +9,11 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { Config } from './config';
 import { LoginRateLimiter } from './domain/auth/rate-limit';
+import { withVerifiedTokenCache } from './domain/auth/token-cache';
 import { tokenIssuer } from './domain/auth/tokens';
 import { startEscalationScheduler } from './domain/escalation/scheduler';
 import { startTrackPruner } from './domain/positions/track-pruner';
+import { startTileCaching } from './domain/tiles/cache';
 import { createContext, type GraphQLContext, type Services } from './graphql/context';
 import { createMaskError } from './graphql/errors';
 import { schema } from './graphql/schema';
@@ -64,7 +66,8 @@ export async function buildApp({
     database,
     db: database.db,
     logger,
-    tokens: tokenIssuer(config.jwtSecret, config.tokenTtlSeconds),
+    // Every request presents its token; each one's signature is checked once, not per request.
+    tokens: withVerifiedTokenCache(tokenIssuer(config.jwtSecret, config.tokenTtlSeconds)),
     loginLimiter: new LoginRateLimiter(config.loginMaxAttempts, config.loginWindowSeconds * 1000),
   };
   const graphqlLogger = logger.child({ module: 'graphql' });
@@ -72,6 +75,8 @@ export async function buildApp({
   await metrics.start();
   // LISTEN on citygrid_case before serving, so `caseChanged` misses nothing committed after start.
   const caseFeed = await startCaseFeed(database, logger);
+  // Rendered tiles in memory, dropped by the change notices of migration 0003_tile_cache.
+  const tileCaching = await startTileCaching(database, logger);
   // Background upkeep: escalation of overdue cases (one instance acts per pass) and track pruning.
   const escalation =
     config.escalationIntervalSeconds === null
@@ -129,7 +134,7 @@ export async function buildApp({
   app.post('/uploads', rateLimit(perMinute(config.uploadsPerMinute), 'uploads'));
   app.use(uploadsRouter({ db: database.db, tokens: services.tokens, dataDir: config.dataDir, logger }));
   app.use(exportRouter({ database, tokens: services.tokens, logger }));
-  app.use(tilesRouter({ database, tokens: services.tokens, logger }));
+  app.use(tilesRouter({ database, tokens: services.tokens, logger, caching: tileCaching }));
   app.use(
     open311Router({
       db: database.db,
@@ -151,6 +156,7 @@ export async function buildApp({
     async close() {
       await metrics.stop();
       await caseFeed.close();
+      await tileCaching?.close();
       await escalation?.stop();
       await trackPruner.stop();
       await yoga.dispose();

@@ -10,6 +10,7 @@ import express, { type Request, type Response, type Router } from 'express';
 import type { Logger } from 'pino';
 import type { TokenIssuer } from '../domain/auth/tokens';
 import { BadUserInput, DomainError, httpStatusOf } from '../domain/errors';
+import type { TileCaching } from '../domain/tiles/cache';
 import { openCasesByCell } from '../domain/tiles/cell-stats';
 import { etagOf, renderTile, type TileFilter } from '../domain/tiles/tiles';
 import { listParam, requireActor } from './request-helpers';
@@ -18,6 +19,8 @@ export interface TilesOptions {
   database: Database;
   tokens: TokenIssuer;
   logger: Logger;
+  /** Rendered tiles kept in memory (domain/tiles/cache.ts); without it every request renders. */
+  caching?: TileCaching | undefined;
 }
 
 export const MVT_CONTENT_TYPE = 'application/vnd.mapbox-vector-tile';
@@ -47,6 +50,7 @@ export function tilesRouter(options: TilesOptions): Router {
         actor,
         { layer: req.params.layer, z: integer(req.params.z), x: integer(req.params.x), y: Number(match[1]) },
         filterFromQuery(req.query as Record<string, unknown>),
+        { caching: options.caching },
       );
       sendWithEtag(req, res, MVT_CONTENT_TYPE, tile.bytes, tile.etag);
     } catch (error) {

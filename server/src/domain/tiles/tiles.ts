@@ -1,16 +1,17 @@
 /**
  * Vector tiles of grid cells, cases and sensors for the caller's region scope, from the SQL tile
- * functions of migration 0002_tiles (ST_AsMVT there; on a database without it, the same rows
- * encoded here). The ETag is a hash of the tile's bytes, so it changes exactly when what the tile
- * shows does.
+ * functions of migrations 0002_tiles and 0003_tile_cache (ST_AsMVT there; on a database without
+ * it, the same rows encoded here), kept in memory by cache.ts where given one. The ETag is a hash
+ * of the tile's bytes, so it changes exactly when what the tile shows does.
  */
 import { createHash } from 'node:crypto';
 import { type Database, rows } from '@citygrid/db';
 import type { CaseStatus } from '@citygrid/db/schema';
 import { type SQL, sql } from 'drizzle-orm';
 import type { Actor } from '../auth/actor';
-import { scopeOf } from '../auth/scope';
+import { type Scope, scopeOf } from '../auth/scope';
 import { BadUserInput } from '../errors';
+import type { TileCaching } from './cache';
 import { encodeTile, type TileRow } from './encode';
 
 export const TILE_LAYERS = ['grid_cells', 'cases', 'sensors'] as const;
@@ -109,14 +110,44 @@ export async function renderTile(
   actor: Actor,
   address: TileAddress,
   filter: TileFilter = {},
-  options: { encodeInServer?: boolean } = {},
+  options: { encodeInServer?: boolean; caching?: Pick<TileCaching, 'cache' | 'sync'> | undefined } = {},
 ): Promise<Tile> {
   const { layer, z, x, y } = parseTileAddress(address);
   checkFilter(filter);
   const scope = await scopeOf(database.db, actor);
+  const render = () => renderBytes(database, layer, z, x, y, scope, filter, options.encodeInServer === true);
+  if (!options.caching || options.encodeInServer) return render();
+  const { cache, sync } = options.caching;
+  return cache.get({ layer, z, x, y, variant: tileVariant(scope, layer, filter) }, render, sync);
+}
+
+/** What tells apart tiles of one address: the scope, and the cases layer's filters (order-free). */
+function tileVariant(scope: Scope, layer: TileLayer, filter: TileFilter): string {
+  const parts = [scope.level, String(scope.regionId)];
+  if (layer === 'cases') {
+    parts.push(
+      [...(filter.status ?? [])].sort().join(','),
+      [...(filter.category ?? [])].sort().join(','),
+      filter.reportedAfter?.toISOString() ?? '',
+      filter.reportedBefore?.toISOString() ?? '',
+    );
+  }
+  return parts.join('|');
+}
+
+async function renderBytes(
+  database: Pick<Database, 'db' | 'capabilities'>,
+  layer: TileLayer,
+  z: number,
+  x: number,
+  y: number,
+  scope: Scope,
+  filter: TileFilter,
+  encodeInServer: boolean,
+): Promise<Tile> {
   const layerName = tileLayerName(layer, z);
   let bytes: Uint8Array;
-  if (database.capabilities.mvt && !options.encodeInServer) {
+  if (database.capabilities.mvt && !encodeInServer) {
     const params = {
       scope_level: scope.level,
       scope_region: scope.regionId,
