@@ -2,12 +2,16 @@
  * Vector-tile benchmark: `pnpm --filter @citygrid/test bench:tiles` (needs DATABASE_URL).
  *
  * With the bench city (the demo city plus cases up to BENCH_CASES = 1,000,000; see city.ts), for
- * each layer (grid_cells, cases, sensors) and zoom 10, 12, 14: every tile over the city, fetched
- * round-robin for BENCH_SECONDS (4) by BENCH_CONCURRENCY (4) clients
- *   - through HTTP (`GET /tiles/…` on a server in this process, commander's token, no ETag sent),
- *   - from the SQL tile function directly (`SELECT citygrid_tiles_<layer>(z, x, y, params)`),
- * printing tiles/s, p50/p99 latency and mean tile size. Goals at z14: grid cells ≥ 1,000 tiles/s,
- * cases ≥ 150 tiles/s. The machine's other load shows in the numbers.
+ * each layer (grid_cells, cases with all statuses, cases_open = the cases layer with the open
+ * statuses only, sensors) and zoom 10, 12, 14, over every tile of the city, BENCH_CONCURRENCY (4)
+ * clients and BENCH_SECONDS (4) per figure:
+ *   - HTTP cold: the first request for each tile since the server's tile cache was emptied (a
+ *     `citygrid_tiles` notice that drops everything before each pass over the tiles),
+ *   - HTTP warm: the same tiles again, round-robin (served from memory while nothing changes),
+ *   - SQL: the SQL tile function directly (`SELECT citygrid_tiles_<layer>(z, x, y, params)`),
+ * printing tiles/s, p50/p99 latency and mean tile size (commander's token, no ETag sent). Goals at
+ * z14: grid cells ≥ 1,000 tiles/s, cases ≥ 150 tiles/s. The machine's other load shows in the
+ * numbers; the SQL column is the baseline measured in the same run.
  */
 
 import { mkdtempSync } from 'node:fs';
@@ -26,7 +30,9 @@ const CASES = Number(process.env.BENCH_CASES ?? 1_000_000);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 4);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 4);
 const ZOOMS = (process.env.BENCH_ZOOMS ?? '10,12,14').split(',').map(Number);
-const LAYERS = (process.env.BENCH_LAYERS ?? 'grid_cells,cases,sensors').split(',');
+const LAYERS = (process.env.BENCH_LAYERS ?? 'grid_cells,cases,cases_open,sensors').split(',');
+/** What the map shows as open (the choropleth's sense: not closed, not rejected). */
+const OPEN_STATUSES = 'REPORTED,FILED,DISPATCHED,IN_PROGRESS,RESOLVED';
 
 const url = await ensureBenchCity(adminUrl, CASES, process.env.BENCH_FRESH === '1');
 const pool = new pg.Pool({ connectionString: url, max: CONCURRENCY });
@@ -38,7 +44,7 @@ const caseCount = Number((await pool.query('SELECT count(*) AS n FROM cases')).r
 const { rows: cityRows } = await pool.query(
   "SELECT id FROM regions WHERE level = 'CITY' ORDER BY id LIMIT 1",
 );
-const params = JSON.stringify({ scope_level: 'CITY', scope_region: Number(cityRows[0].id) });
+const scopeParams = { scope_level: 'CITY', scope_region: Number(cityRows[0].id) };
 
 const config = {
   ...loadConfig({
@@ -99,7 +105,21 @@ function getTile(path: string): Promise<number> {
   });
 }
 
-async function measure(fetchOne: (i: number) => Promise<number>) {
+interface Figures {
+  rate: number;
+  p50: number;
+  p99: number;
+  size: number;
+}
+
+function summarize(latencies: number[], bytes: number, elapsed: number): Figures {
+  latencies.sort((a, b) => a - b);
+  const pct = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] ?? 0;
+  return { rate: latencies.length / elapsed, p50: pct(0.5), p99: pct(0.99), size: bytes / latencies.length };
+}
+
+/** Round-robin over `count` items by CONCURRENCY clients for SECONDS. */
+async function measure(fetchOne: (i: number) => Promise<number>): Promise<Figures> {
   const latencies: number[] = [];
   let bytes = 0;
   let next = 0;
@@ -114,25 +134,60 @@ async function measure(fetchOne: (i: number) => Promise<number>) {
       }
     }),
   );
-  const elapsed = (performance.now() - started) / 1000;
-  latencies.sort((a, b) => a - b);
-  const pct = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] ?? 0;
-  return { rate: latencies.length / elapsed, p50: pct(0.5), p99: pct(0.99), size: bytes / latencies.length };
+  return summarize(latencies, bytes, (performance.now() - started) / 1000);
 }
 
+/**
+ * First requests only: passes over every tile, each tile once per pass, the server's cache emptied
+ * before each pass by the same notice the triggers send (delivered before the pass's first
+ * request is served: the server syncs with its notices before answering from memory).
+ */
+async function measureCold(count: number, fetchOne: (i: number) => Promise<number>): Promise<Figures> {
+  const latencies: number[] = [];
+  let bytes = 0;
+  const until = performance.now() + SECONDS * 1000;
+  const started = performance.now();
+  do {
+    await pool.query(`SELECT pg_notify('citygrid_tiles', '{"layer":"*"}')`);
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: Math.min(CONCURRENCY, count) }, async () => {
+        for (let i = next++; i < count; i = next++) {
+          const t0 = performance.now();
+          bytes += await fetchOne(i);
+          latencies.push(performance.now() - t0);
+        }
+      }),
+    );
+  } while (performance.now() < until);
+  return summarize(latencies, bytes, (performance.now() - started) / 1000);
+}
+
+const row = (f: Figures, withSize: boolean) =>
+  `${f.rate.toFixed(0).padStart(8)} ${f.p50.toFixed(1).padStart(7)} ${f.p99.toFixed(1).padStart(7)}${withSize ? ` ${(f.size / 1024).toFixed(0).padStart(5)}` : ''}`;
+
 console.log(
-  `\n${caseCount.toLocaleString()} cases; ${CONCURRENCY} clients, ${SECONDS} s per cell; all tiles over the city per zoom\n`,
+  `\n${caseCount.toLocaleString()} cases; ${CONCURRENCY} clients, ${SECONDS} s per figure; all tiles over the city per zoom\n`,
 );
-console.log('layer       z  tiles |  HTTP tiles/s  p50 ms  p99 ms   KB |  SQL tiles/s  p50 ms  p99 ms');
-for (const layer of LAYERS) {
+console.log(
+  'layer       z  tiles | HTTP cold tiles/s  p50 ms  p99 ms    KB | HTTP warm tiles/s  p50 ms  p99 ms | SQL tiles/s  p50 ms  p99 ms',
+);
+for (const name of LAYERS) {
+  const layer = name === 'cases_open' ? 'cases' : name;
+  const query = name === 'cases_open' ? `?status=${OPEN_STATUSES}` : '';
+  const params = JSON.stringify(
+    name === 'cases_open' ? { ...scopeParams, status: OPEN_STATUSES } : scopeParams,
+  );
   for (const z of ZOOMS) {
     const tiles = tilesAt(z);
-    // Warm once (plans, caches), then measure.
-    await getTile(`/tiles/${layer}/${z}/${tiles[0]!.x}/${tiles[0]!.y}.mvt`);
-    const viaHttp = await measure((i) => {
+    const path = (i: number) => {
       const t = tiles[i % tiles.length]!;
-      return getTile(`/tiles/${layer}/${z}/${t.x}/${t.y}.mvt`);
-    });
+      return `/tiles/${layer}/${z}/${t.x}/${t.y}.mvt${query}`;
+    };
+    // Warm the plans and the database's buffers once, then measure.
+    await getTile(path(0));
+    const cold = await measureCold(tiles.length, (i) => getTile(path(i)));
+    const warm = await measure((i) => getTile(path(i)));
     const viaSql = await measure(async (i) => {
       const t = tiles[i % tiles.length]!;
       const { rows } = await pool.query(`SELECT citygrid_tiles_${layer}($1, $2, $3, $4::json) AS tile`, [
@@ -144,7 +199,7 @@ for (const layer of LAYERS) {
       return (rows[0].tile as Buffer | null)?.length ?? 0;
     });
     console.log(
-      `${layer.padEnd(10)} ${String(z).padStart(2)} ${String(tiles.length).padStart(6)} | ${viaHttp.rate.toFixed(0).padStart(13)} ${viaHttp.p50.toFixed(1).padStart(7)} ${viaHttp.p99.toFixed(1).padStart(7)} ${(viaHttp.size / 1024).toFixed(0).padStart(4)} | ${viaSql.rate.toFixed(0).padStart(12)} ${viaSql.p50.toFixed(1).padStart(7)} ${viaSql.p99.toFixed(1).padStart(7)}`,
+      `${name.padEnd(10)} ${String(z).padStart(2)} ${String(tiles.length).padStart(6)} |         ${row(cold, true)} |         ${row(warm, false)} |   ${row(viaSql, false)}`,
     );
   }
 }
