@@ -217,6 +217,31 @@ describe('reportCase', () => {
     );
   });
 
+  test('a change to the category is seen by the very next report', async () => {
+    // The server keeps categories in memory; these changes go round it, as another instance's would.
+    const changing = await makeCategory(database.db, { departmentId: department.id });
+    const first = await report(input({ categoryCode: changing.code }));
+    expect(first.errors).toBeUndefined();
+    expect(first.data!.reportCase.department).toEqual({ id: String(department.id) });
+
+    const other = await makeDepartment(database.db, city.cityId);
+    await database.db.execute(sql`
+      UPDATE categories SET default_department_id = ${other.id}, default_priority = 'HIGH' WHERE id = ${changing.id}`);
+    await database.db.execute(sql`
+      UPDATE category_deadlines SET minutes = 15 WHERE category_id = ${changing.id} AND priority = 'HIGH' AND stage = 'FILE'`);
+    const second = await report(input({ categoryCode: changing.code }));
+    expect(second.errors).toBeUndefined();
+    expect(second.data!.reportCase).toMatchObject({ priority: 'HIGH', department: { id: String(other.id) } });
+    const at = Date.parse(second.data!.reportCase.reportedAt as string);
+    expect(Date.parse(second.data!.reportCase.fileDueAt as string) - at).toBe(15 * 60_000);
+
+    await database.db.execute(sql`UPDATE categories SET active = false WHERE id = ${changing.id}`);
+    const third = input({ categoryCode: changing.code });
+    const refused = await report(third);
+    expect(refused.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+    expect(await countFor(third.idempotencyKey)).toEqual({ cases: 0, events: 0 });
+  });
+
   test('without a token reportCase is UNAUTHENTICATED', async () => {
     const { errors } = await server.graphql(REPORT, { input: input() });
     expect(errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
