@@ -43,6 +43,13 @@ export const bboxSchema = z
   })
   .refine((b) => b.minLon <= b.maxLon && b.minLat <= b.maxLat, { message: 'min must not exceed max' });
 
+/**
+ * How often a batched subscriber (`workersMoved`) hears of moves: a second matches phones that
+ * report once a second; below 100 ms batching stops paying for itself.
+ */
+export const MOVE_BATCH_DEFAULT_MS = 1000;
+export const moveBatchInput = z.object({ everyMs: z.number().int().min(100).max(60_000) });
+
 /** A worker's position as the API and the `citygrid_worker` notification carry it. */
 export interface WorkerPosition {
   workerId: number;

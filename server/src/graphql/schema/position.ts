@@ -8,6 +8,8 @@ import {
   assertPositionReader,
   bboxSchema,
   listWorkerPositions,
+  MOVE_BATCH_DEFAULT_MS,
+  moveBatchInput,
   parseWorkerMoved,
   updateMyPosition,
   WORKER_CHANNEL,
@@ -15,8 +17,9 @@ import {
   type WorkerPosition,
   workerMovedVisible,
 } from '../../domain/positions/positions';
+import { latestBatches } from '../../realtime/latest-batches';
 import { builder } from '../builder';
-import { actorOf } from '../context';
+import { actorOf, type GraphQLContext } from '../context';
 import { BBoxInput, PointInput, PointRef } from './scalars';
 import { UserRef } from './user';
 
@@ -102,6 +105,28 @@ function workerFeed(database: Database) {
   return feed;
 }
 
+/** The moves the signed-in reader may see (scope, and `bbox` when given), as positions. */
+async function visibleMoves(ctx: GraphQLContext, rawBbox: unknown): Promise<AsyncIterable<WorkerPosition>> {
+  const actor = actorOf(ctx);
+  assertPositionReader(actor);
+  const scope = await scopeOf(ctx.db, actor);
+  const bbox = rawBbox ? parseInput(bboxSchema, rawBbox) : null;
+  const feed = await workerFeed(ctx.database);
+  return pipe(
+    feed.subscribe(),
+    filter((n: WorkerMovedNotice) => workerMovedVisible(n, scope, bbox)),
+    map(
+      (n: WorkerMovedNotice): WorkerPosition => ({
+        workerId: n.workerId,
+        location: n.location,
+        accuracyMeters: n.accuracyMeters,
+        onDuty: n.onDuty,
+        at: new Date(n.at),
+      }),
+    ),
+  );
+}
+
 builder.subscriptionField('workerMoved', (t) =>
   t.field({
     type: WorkerPositionRef,
@@ -110,26 +135,27 @@ builder.subscriptionField('workerMoved', (t) =>
       'server instance. COMMANDER, SUPERVISOR, ADMIN.',
     authScopes: { loggedIn: true },
     args: { bbox: t.arg({ type: BBoxInput, required: false }) },
-    subscribe: async (_root, args, ctx) => {
-      const actor = actorOf(ctx);
-      assertPositionReader(actor);
-      const scope = await scopeOf(ctx.db, actor);
-      const bbox = args.bbox ? parseInput(bboxSchema, args.bbox) : null;
-      const feed = await workerFeed(ctx.database);
-      return pipe(
-        feed.subscribe(),
-        filter((n: WorkerMovedNotice) => workerMovedVisible(n, scope, bbox)),
-        map(
-          (n: WorkerMovedNotice): WorkerPosition => ({
-            workerId: n.workerId,
-            location: n.location,
-            accuracyMeters: n.accuracyMeters,
-            onDuty: n.onDuty,
-            at: new Date(n.at),
-          }),
-        ),
-      );
-    },
+    subscribe: (_root, args, ctx) => visibleMoves(ctx, args.bbox),
     resolve: (position: WorkerPosition) => position,
+  }),
+);
+
+builder.subscriptionField('workersMoved', (t) =>
+  t.field({
+    type: [WorkerPositionRef],
+    description:
+      'The moves `workerMoved` would send, in batches: every `everyMs` milliseconds (100–60,000; default 1,000) the ' +
+      'latest position of each worker who moved since the last batch, nothing when no one did. For maps that show ' +
+      'many workers at once. COMMANDER, SUPERVISOR, ADMIN.',
+    authScopes: { loggedIn: true },
+    args: {
+      bbox: t.arg({ type: BBoxInput, required: false }),
+      everyMs: t.arg.int({ required: false, defaultValue: MOVE_BATCH_DEFAULT_MS }),
+    },
+    subscribe: async (_root, args, ctx) => {
+      const { everyMs } = parseInput(moveBatchInput, { everyMs: args.everyMs ?? MOVE_BATCH_DEFAULT_MS });
+      return latestBatches(await visibleMoves(ctx, args.bbox), (p) => p.workerId, everyMs);
+    },
+    resolve: (batch: WorkerPosition[]) => batch,
   }),
 );
