@@ -87,4 +87,39 @@ describe('addWorkingMinutes', () => {
       { numRuns: 300 },
     );
   });
+  it('agrees with a minute-by-minute count in a zone with daylight saving, across its changes', () => {
+    const newYork: WorkingCalendar = { ...defaultCalendar, timeZone: 'America/New_York' };
+    const local = new Intl.DateTimeFormat('en-CA', {
+      timeZone: 'America/New_York',
+      year: 'numeric',
+      month: '2-digit',
+      day: '2-digit',
+      hour: '2-digit',
+      minute: '2-digit',
+      hourCycle: 'h23',
+    });
+    // A working minute: on a weekday, inside 08:30–12:00 or 14:00–17:30 local time.
+    const isWorkingMinute = (t: number) => {
+      const p = Object.fromEntries(local.formatToParts(t).map((x) => [x.type, x.value]));
+      const weekday = new Date(`${p.year}-${p.month}-${p.day}T00:00:00Z`).getUTCDay();
+      const m = Number(p.hour) * 60 + Number(p.minute);
+      return weekday !== 0 && weekday !== 6 && ((m >= 510 && m < 720) || (m >= 840 && m < 1050));
+    };
+    // Around both 2026 changes (8 March, 1 November) and ordinary days between.
+    const starts = ['2026-03-05T00:00:00Z', '2026-10-29T00:00:00Z', '2026-06-10T00:00:00Z'].map(Date.parse);
+    fc.assert(
+      fc.property(
+        fc.constantFrom(...starts),
+        fc.integer({ min: 0, max: 6 * 24 * 60 }),
+        fc.integer({ min: 1, max: 600 }),
+        (base, offsetMinutes, limit) => {
+          const from = base + offsetMinutes * 60_000;
+          let t = from;
+          for (let left = limit; left > 0; t += 60_000) if (isWorkingMinute(t)) left--;
+          expect(addWorkingMinutes(new Date(from), limit, newYork).getTime()).toBe(t);
+        },
+      ),
+      { numRuns: 60 },
+    );
+  });
 });

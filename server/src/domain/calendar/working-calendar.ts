@@ -75,8 +75,9 @@ export function isWorkingDay(day: string, calendar: WorkingCalendar): boolean {
 function* workingPeriodsFrom(start: Date, calendar: WorkingCalendar): Generator<readonly [number, number]> {
   let day = localDay(start, calendar.timeZone);
   for (let i = 0; i < MAX_DAYS_SCANNED; i++) {
-    for (const period of periodsOfDay(day, calendar)) if (period[1] > start.getTime()) yield period;
-    day = nextDay(day);
+    const { periods, next } = dayOf(day, calendar);
+    for (const period of periods) if (period[1] > start.getTime()) yield period;
+    day = next;
   }
 }
 
@@ -87,19 +88,24 @@ function* workingPeriodsFrom(start: Date, calendar: WorkingCalendar): Generator<
  * treated as immutable values (settings.ts builds a new one when the settings change), so the
  * calendar object is the key.
  */
-const periodCaches = new WeakMap<WorkingCalendar, Map<string, ReadonlyArray<readonly [number, number]>>>();
+const dayCaches = new WeakMap<WorkingCalendar, Map<string, MemoDay>>();
 /** About ten years of days per calendar; past it the memo starts over. */
 const MAX_MEMO_DAYS = 4000;
 
-function periodsOfDay(day: string, calendar: WorkingCalendar): ReadonlyArray<readonly [number, number]> {
-  let memo = periodCaches.get(calendar);
+interface MemoDay {
+  periods: ReadonlyArray<readonly [number, number]>;
+  next: string;
+}
+
+function dayOf(day: string, calendar: WorkingCalendar): MemoDay {
+  let memo = dayCaches.get(calendar);
   if (!memo) {
     memo = new Map();
-    periodCaches.set(calendar, memo);
+    dayCaches.set(calendar, memo);
   }
-  let periods = memo.get(day);
-  if (!periods) {
-    periods = isWorkingDay(day, calendar)
+  let found = memo.get(day);
+  if (!found) {
+    const periods = isWorkingDay(day, calendar)
       ? calendar.hours.map(
           ([a, b]) =>
             [
@@ -108,10 +114,11 @@ function periodsOfDay(day: string, calendar: WorkingCalendar): ReadonlyArray<rea
             ] as const,
         )
       : [];
+    found = { periods, next: nextDay(day) };
     if (memo.size >= MAX_MEMO_DAYS) memo.clear();
-    memo.set(day, periods);
+    memo.set(day, found);
   }
-  return periods;
+  return found;
 }
 
 function parseHhmm(value: string): number {
@@ -160,8 +167,32 @@ function localParts(instant: number, timeZone: string) {
   };
 }
 
+/** Recently seen local days as [from, to) instants, per time zone: most instants fall in a few. */
+const recentDays = new Map<string, { from: number; to: number; day: string }[]>();
+const RECENT_DAYS = 16;
+
 function localDay(instant: Date, timeZone: string): string {
-  return localParts(instant.getTime(), timeZone).day;
+  const t = instant.getTime();
+  let recent = recentDays.get(timeZone);
+  if (!recent) {
+    recent = [];
+    recentDays.set(timeZone, recent);
+  }
+  for (const r of recent) if (r.from <= t && t < r.to) return r.day;
+  const day = localParts(t, timeZone).day;
+  const from = localToInstant(day, 0, timeZone);
+  const to = localToInstant(nextDay(day), 0, timeZone);
+  // Only a day whose bounds check out is remembered (a zone may skip its midnight).
+  if (
+    from <= t &&
+    t < to &&
+    localParts(from, timeZone).day === day &&
+    localParts(to - 1, timeZone).day === day
+  ) {
+    if (recent.length >= RECENT_DAYS) recent.shift();
+    recent.push({ from, to, day });
+  }
+  return day;
 }
 
 /** The instant at local `day` + `minutes` after midnight in `timeZone` (DST-safe by two passes). */
