@@ -23,6 +23,14 @@ export {
 } from './domain/geo/crs';
 /** Vector tiles, for the tile tests and benchmark (both encoders on one database). */
 export {
+  boxTouchesTile,
+  parseTileNotice,
+  startTileCaching,
+  TileCache,
+  type TileCaching,
+} from './domain/tiles/cache';
+export { cellStatsBody } from './domain/tiles/cell-stats';
+export {
   CASE_POINTS_MIN_ZOOM,
   renderTile,
   TILE_LAYERS,

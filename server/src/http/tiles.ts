@@ -11,7 +11,7 @@ import type { Logger } from 'pino';
 import type { TokenIssuer } from '../domain/auth/tokens';
 import { BadUserInput, DomainError, httpStatusOf } from '../domain/errors';
 import type { TileCaching } from '../domain/tiles/cache';
-import { openCasesByCell } from '../domain/tiles/cell-stats';
+import { cellStatsBody } from '../domain/tiles/cell-stats';
 import { etagOf, renderTile, type TileFilter } from '../domain/tiles/tiles';
 import { listParam, requireActor } from './request-helpers';
 
@@ -33,8 +33,8 @@ export function tilesRouter(options: TilesOptions): Router {
   router.get('/tiles/grid_cells/stats.json', async (req, res) => {
     try {
       const actor = await requireActor(req, options.tokens);
-      const body = Buffer.from(JSON.stringify({ cells: await openCasesByCell(options.database, actor) }));
-      sendWithEtag(req, res, 'application/json; charset=utf-8', body);
+      const body = await cellStatsBody(options.database, actor, options.caching);
+      sendWithEtag(req, res, 'application/json; charset=utf-8', body.bytes, body.etag);
     } catch (error) {
       fail(res, error);
     }
