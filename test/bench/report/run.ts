@@ -8,8 +8,9 @@
  *    from each request's scheduled send time, so a stall is not hidden (no coordinated omission).
  * 3. In the same run, the raw SQL a report costs at minimum: one INSERT of the case with its grid
  *    cell looked up by ST_Contains, autocommit, from BENCH_RAW_CONNECTIONS connections.
- * The server runs in its own process (bench/report/server.ts); the machine's other load shows in
- * the numbers, so run it on a quiet machine for figures to quote.
+ * The server runs in its own process (bench/report/server.ts), or in BENCH_PROCESSES processes
+ * behind one port (node:cluster); "server CPU" adds up all of them. The machine's other load shows
+ * in the numbers, so run it on a quiet machine for figures to quote.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -92,12 +93,12 @@ try {
       stdio: ['ignore', 'pipe', 'inherit'],
     },
   );
-  const port = await new Promise<number>((resolve, reject) => {
+  const { port, pids } = await new Promise<{ port: number; pids: number[] }>((resolve, reject) => {
     let out = '';
     child!.stdout!.on('data', (d: Buffer) => {
       out += d.toString();
       const line = out.split('\n').find((l) => l.startsWith('{'));
-      if (line) resolve((JSON.parse(line) as { port: number }).port);
+      if (line) resolve(JSON.parse(line) as { port: number; pids: number[] });
     });
     child!.once('exit', (code) => reject(new Error(`server exited with ${code}`)));
   });
@@ -177,13 +178,14 @@ try {
     }
   }
 
-  // The server process's CPU time (utime + stime, clock ticks of 10 ms), to tell a CPU-bound
+  // The server processes' CPU time (utime + stime, clock ticks of 10 ms), to tell a CPU-bound
   // server from one waiting on the database.
-  const serverCpuMs = (): number => {
-    const stat = readFileSync(`/proc/${child!.pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) * 10;
-  };
+  const serverCpuMs = (): number =>
+    pids.reduce((sum, pid) => {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      return sum + (Number(fields[11]) + Number(fields[12])) * 10;
+    }, 0);
   const pct = (sorted: number[], q: number) =>
     sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? NaN;
   const fmt = (ms: number) => ms.toFixed(1).padStart(7);
@@ -196,7 +198,9 @@ try {
     }),
   );
 
-  console.log(`\n1. concurrency sweep, ${SECONDS} s each (server pool ${POOL})`);
+  console.log(
+    `\n1. concurrency sweep, ${SECONDS} s each (server: ${pids.length > 1 ? `${pids.length - 1} processes behind one port` : 'one process'}, pool ${POOL} each)`,
+  );
   console.log('clients   reports/s   p50 ms   p95 ms   p99 ms   max ms   failed   server CPU ms/report');
   let best = 0;
   for (const clients of CONCURRENCY) {
