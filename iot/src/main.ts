@@ -30,6 +30,7 @@ const ingester = new Ingester({
   protocolVersion: config.MQTT_PROTOCOL,
   batchSize: config.INGEST_BATCH_SIZE,
   batchWindowMs: config.INGEST_BATCH_WINDOW_MS,
+  writers: config.INGEST_WRITERS,
   maxUnacked: config.INGEST_MAX_UNACKED,
   logger,
   metrics: createIotMetrics(),

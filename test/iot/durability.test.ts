@@ -212,7 +212,9 @@ describe('a worker killed mid-batch', () => {
       INGEST_BATCH_SIZE: '300',
       INGEST_BATCH_WINDOW_MS: '200',
       INGEST_MAX_UNACKED: '2000',
-      INGEST_DB_POOL: '2',
+      // Two batches in flight at once: acks of either must wait for its own commit.
+      INGEST_WRITERS: '2',
+      INGEST_DB_POOL: '3',
       INGEST_PRINT_STATS_MS: '200',
       LOG_LEVEL: 'warn',
     };

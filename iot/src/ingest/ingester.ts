@@ -40,6 +40,8 @@ export interface IngesterOptions {
   shared: boolean;
   batchSize: number;
   batchWindowMs: number;
+  /** Batches being written at once, each on its own database connection (default 1). */
+  writers?: number;
   maxUnacked: number;
   logger: Logger;
   metrics?: IotMetrics | undefined;
@@ -62,7 +64,8 @@ export class Ingester {
   private client: MqttClient | undefined;
   private batch: Held[] = [];
   private timer: NodeJS.Timeout | undefined;
-  private writing: Promise<void> = Promise.resolve();
+  /** Batches being written; while all writers are busy, arriving messages join the next batch. */
+  private readonly writing = new Set<Promise<void>>();
   private connection = 0;
   /** Message ids whose PUBACK is being held, on the current connection. */
   private readonly heldIds = new Set<number>();
@@ -199,23 +202,39 @@ export class Ingester {
     else this.timer ??= setTimeout(() => this.flush(), this.options.batchWindowMs);
   }
 
+  /**
+   * Starts writing the buffered messages unless every writer is busy: then they wait, and more
+   * join them, until a writer is free. So batches grow with the load (group commit) instead of a
+   * queue of small ones forming behind a slow commit.
+   */
   private flush() {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
-    if (this.batch.length === 0) return;
-    const batch = this.batch;
-    this.batch = [];
-    this.writing = this.writing.then(() => this.commit(batch));
+    if (this.batch.length === 0 || this.writing.size >= (this.options.writers ?? 1)) return;
+    const batch =
+      this.batch.length > this.options.batchSize ? this.batch.splice(0, this.options.batchSize) : this.batch;
+    if (batch === this.batch) this.batch = [];
+    const done: Promise<void> = this.commit(batch).finally(() => {
+      this.writing.delete(done);
+      // What arrived meanwhile has waited a whole commit already: write it at once.
+      this.flush();
+    });
+    this.writing.add(done);
   }
 
   /** Writes a batch, retrying until it commits (the messages stay unacknowledged meanwhile). */
   private async commit(batch: Held[]): Promise<void> {
     let delay = 200;
+    const started = performance.now();
     for (;;) {
       try {
         const result = await writeBatch(
           this.deps,
           batch.map((h) => h.message),
+        );
+        this.options.logger.debug(
+          { size: batch.length, path: result.path, ms: Math.round(performance.now() - started) },
+          'batch committed',
         );
         this.stats.batches++;
         this.stats.inserted += result.inserted;
@@ -265,7 +284,7 @@ export class Ingester {
     // A batch that cannot commit now is given up unacknowledged: the broker redelivers it.
     this.closed = true;
     this.flush();
-    await this.writing;
+    while (this.writing.size > 0) await Promise.all(this.writing);
     for (const w of this.waiting.splice(0)) w();
     await this.client?.endAsync();
   }
