@@ -80,6 +80,8 @@ function spawnTs(file: string, args: string[], env: Record<string, string> = {},
   let out = '';
   child.stdout!.on('data', (d: Buffer) => {
     out += d.toString();
+    // With BENCH_INGEST_LOG_LEVEL the workers' log lines pass through to stderr.
+    if (process.env.BENCH_INGEST_LOG_LEVEL) process.stderr.write(d);
   });
   return { child, output: () => out };
 }
@@ -110,15 +112,45 @@ function cpuOf(pid: number | undefined): number {
   }
 }
 
-/** CPU seconds so far of the ingest workers, the broker and this database's server processes. */
-async function cpuSnapshot(workerPids: (number | undefined)[]) {
-  const { rows } = await pool.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE datname = $1', [
-    name,
-  ]);
+/**
+ * Samples the CPU time of the ingest workers, the broker and this database's server processes
+ * every half second while a step runs, summing per process, so that a connection opened or
+ * closed mid-step is counted for the time it lived.
+ */
+function cpuSampler(workerPids: (number | undefined)[]) {
+  const last = new Map<number, number>();
+  const used = { ingest: 0, broker: 0, postgres: 0 };
+  const sample = async () => {
+    const { rows } = await pool.query<{ pid: number }>(
+      'SELECT pid FROM pg_stat_activity WHERE datname = $1',
+      [name],
+    );
+    const groups: [keyof typeof used, (number | undefined)[]][] = [
+      ['ingest', workerPids],
+      ['broker', [broker.process.pid]],
+      ['postgres', rows.map((r) => r.pid)],
+    ];
+    for (const [group, pids] of groups) {
+      for (const pid of pids) {
+        if (pid === undefined) continue;
+        const now = cpuOf(pid);
+        if (now === 0) continue;
+        used[group] += now - (last.get(pid) ?? now);
+        last.set(pid, now);
+      }
+    }
+  };
+  let running = sample();
+  const timer = setInterval(() => {
+    running = running.then(sample);
+  }, 500);
   return {
-    ingest: workerPids.reduce((s: number, p) => s + cpuOf(p), 0),
-    broker: cpuOf(broker.process.pid),
-    postgres: rows.reduce((s, r) => s + cpuOf(r.pid), 0),
+    async stop() {
+      clearInterval(timer);
+      await running;
+      await sample();
+      return used;
+    },
   };
 }
 
@@ -156,11 +188,10 @@ const table: Row[] = [];
 /** Where the step's CPU went, in cores busy on average: who competes for the machine's two. */
 function cpuNote(
   pub: { cpu: number; seconds: number },
-  before: Awaited<ReturnType<typeof cpuSnapshot>>,
-  after: Awaited<ReturnType<typeof cpuSnapshot>>,
+  used: { ingest: number; broker: number; postgres: number },
 ) {
   const per = (s: number) => (s / pub.seconds).toFixed(2);
-  return `ingest ${per(after.ingest - before.ingest)}, postgres ${per(after.postgres - before.postgres)}, broker ${per(after.broker - before.broker)}, publisher ${per(pub.cpu)}`;
+  return `ingest ${per(used.ingest)}, postgres ${per(used.postgres)}, broker ${per(used.broker)}, publisher ${per(pub.cpu)}`;
 }
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 
@@ -178,8 +209,9 @@ try {
         INGEST_BATCH_SIZE: process.env.BENCH_BATCH ?? '5000',
         INGEST_BATCH_WINDOW_MS: '100',
         INGEST_MAX_UNACKED: '20000',
-        INGEST_DB_POOL: '2',
-        LOG_LEVEL: 'warn',
+        INGEST_WRITERS: process.env.BENCH_WRITERS ?? '1',
+        INGEST_DB_POOL: '3',
+        LOG_LEVEL: process.env.BENCH_INGEST_LOG_LEVEL ?? 'warn',
       },
       // BENCH_CPU_PROF=<dir>: a V8 CPU profile of each worker (open it in Chrome's DevTools).
       process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [],
@@ -189,11 +221,11 @@ try {
   let best: { rate: number; p99: number } | undefined;
   const workerPids = workers.map((w) => w.child.pid);
   for (const rate of RATES) {
-    const cpuBefore = await cpuSnapshot(workerPids);
+    const sampler = cpuSampler(workerPids);
     const from = Date.now();
     const pub = await publish(rate, STEP_SECONDS);
     const to = Date.now();
-    const cpuAfter = await cpuSnapshot(workerPids);
+    const cpu = await sampler.stop();
     // Give the tail up to 5 s to land, then count.
     let stats = await countIn(from, to);
     for (let i = 0; i < 50 && stats.n < pub.acked * VALUES; i++) {
@@ -211,7 +243,7 @@ try {
       p99: `${(stats.p99 ?? Number.NaN).toFixed(3)} s (p50 ${(stats.p50 ?? Number.NaN).toFixed(3)})`,
       lost: String(lost),
       dup: String(stats.dup),
-      note: `${held ? 'held' : 'NOT held'}; CPU (cores) ${cpuNote(pub, cpuBefore, cpuAfter)}`,
+      note: `${held ? 'held' : 'NOT held'}; CPU (cores) ${cpuNote(pub, cpu)}`,
     });
     console.log(table.at(-1));
     if (!held) break;
