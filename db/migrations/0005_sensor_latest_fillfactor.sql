@@ -1,0 +1,11 @@
+-- Hand-written: room on every page of sensor_latest for the next version of its rows.
+--
+-- Each ingest batch rewrites the latest value of every (sensor, metric) it carries — tens of
+-- thousands of row updates a second under load, on a table of a few thousand rows. An update
+-- that finds space on its own page is a heap-only (HOT) update: no new index entry, and the old
+-- version is pruned on the next visit to the page, without waiting for VACUUM. On full pages
+-- (the default fillfactor of 100) nearly every update moved its row to a new page and added an
+-- index entry, so the table and its key index grew by the number of updates until a vacuum.
+-- Measured: with 50 % free, 269,723 of 270,000 updates were HOT and the table stayed at 95 pages;
+-- at 100 %, 15,866 were and it grew to 1,913 pages in the same run.
+ALTER TABLE "sensor_latest" SET (fillfactor = 50);
