@@ -46,7 +46,9 @@ export async function ensureBenchCity(adminUrl: string, cases: number, fresh: bo
     console.log(`adding ${missing.toLocaleString()} cases (${have.toLocaleString()} there)…`);
     const started = Date.now();
     // Cases spread over every grid cell at its label point ± ~100 m, in every status, over a year;
-    // about one open case in five is past its handling deadline. In chunks, so progress shows.
+    // about one open case in five is past its handling deadline. Deadlines are spread (the past ones
+    // over the last 30 days, the others over the next 7), as a city's are: all at one instant, a
+    // single day would hold the evaluation's whole `due` cohort. In chunks, so progress shows.
     const chunk = 200_000;
     for (let done = 0; done < missing; done += chunk) {
       const n = Math.min(chunk, missing - done);
@@ -64,7 +66,8 @@ export async function ensureBenchCity(adminUrl: string, cases: number, fresh: bo
                                                        ST_Y(c.p) + (random() - 0.5) * 0.002), 4326),
                 c.id, c.community_id, c.street_id, c.district_id, c.city_id, 'WORKER',
                 now() - random() * interval '365 days',
-                CASE WHEN g.n % 5 = 0 THEN now() - interval '1 day' ELSE now() + interval '2 days' END,
+                CASE WHEN g.n % 5 = 0 THEN now() - random() * interval '30 days'
+                     ELSE now() + random() * interval '7 days' END,
                 (ARRAY['NORMAL', 'NORMAL', 'NORMAL', 'HIGH', 'URGENT'])[1 + g.n % 5]::case_priority
          FROM generate_series(1, $1::int) AS g(n)
          CROSS JOIN total CROSS JOIN cats
