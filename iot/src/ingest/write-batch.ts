@@ -183,16 +183,16 @@ export async function writeBatch(deps: BatchDeps, messages: readonly InboundMess
         }
       }
       inserted += await insertDeduplicated(tx, useDirect ? suspect : readings, rules, kindOf, fresh);
-      if (latest.sensorIds.length > 0) {
+      if (latest.size > 0) {
         // Only a newer reading replaces the latest value: a late backlog never overwrites it. A
         // duplicate is no newer than what its first delivery already put here, so it changes nothing.
         await tx.sql.query(
           `INSERT INTO sensor_latest (sensor_id, metric, value, ts)
-           SELECT sensor_id, metric, value, to_timestamp(0) + ts * interval '1 millisecond'
-           FROM unnest($1::bigint[], $2::text[], $3::float8[], $4::float8[]) AS l(sensor_id, metric, value, ts)
+           SELECT sensor_id, ($2::text[])[metric], value, to_timestamp(0) + ts * interval '1 millisecond'
+           FROM unnest($1::bigint[], $3::int[], $4::float8[], $5::float8[]) AS l(sensor_id, metric, value, ts)
            ON CONFLICT (sensor_id, metric) DO UPDATE SET value = excluded.value, ts = excluded.ts
            WHERE sensor_latest.ts < excluded.ts`,
-          [latest.sensorIds, latest.metrics, latest.values, latest.ts],
+          latest.params,
         );
       }
       await markSeen(tx.sql, seen, now);
@@ -276,23 +276,46 @@ async function insertDeduplicated(
 
 /**
  * The newest reading per (sensor, metric) of the batch, as column arrays sorted by key, so that
- * concurrent workers lock `sensor_latest` rows in one order.
+ * concurrent workers lock `sensor_latest` rows in one order. Numeric columns go as array literals
+ * joined here (a number's string form needs no quoting), metrics as indexes into their few
+ * distinct names: the driver's per-element array escaping cost more than the statement.
  */
 function latestOf(readings: readonly StagedReading[]) {
-  const byKey = new Map<string, StagedReading>();
+  const bySensor = new Map<number, Map<string, StagedReading>>();
   for (const r of readings) {
-    const key = `${r.sensorId}\u0000${r.metric}`;
-    const had = byKey.get(key);
-    if (!had || had.ts < r.ts) byKey.set(key, r);
+    let metrics = bySensor.get(r.sensorId);
+    if (!metrics) {
+      metrics = new Map();
+      bySensor.set(r.sensorId, metrics);
+    }
+    const had = metrics.get(r.metric);
+    if (!had || had.ts < r.ts) metrics.set(r.metric, r);
   }
-  const rows = [...byKey.values()].sort(
-    (a, b) => a.sensorId - b.sensorId || (a.metric < b.metric ? -1 : a.metric > b.metric ? 1 : 0),
-  );
+  const names: string[] = [];
+  const nameIndex = new Map<string, number>();
+  const sensorIds: number[] = [];
+  const metricIndexes: number[] = [];
+  const values: number[] = [];
+  const ts: number[] = [];
+  for (const sensorId of [...bySensor.keys()].sort((a, b) => a - b)) {
+    const metrics = bySensor.get(sensorId)!;
+    for (const metric of [...metrics.keys()].sort()) {
+      const r = metrics.get(metric)!;
+      let i = nameIndex.get(metric);
+      if (i === undefined) {
+        i = names.push(metric); // the new length: PostgreSQL arrays count from 1
+        nameIndex.set(metric, i);
+      }
+      sensorIds.push(sensorId);
+      metricIndexes.push(i);
+      values.push(r.value);
+      ts.push(r.ts);
+    }
+  }
+  const literal = (xs: number[]) => `{${xs.join(',')}}`;
   return {
-    sensorIds: rows.map((r) => r.sensorId),
-    metrics: rows.map((r) => r.metric),
-    values: rows.map((r) => r.value),
-    ts: rows.map((r) => r.ts),
+    size: sensorIds.length,
+    params: [literal(sensorIds), names, literal(metricIndexes), literal(values), literal(ts)],
   };
 }
 
