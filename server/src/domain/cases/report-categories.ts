@@ -1,13 +1,13 @@
 /**
  * The categories as the report path needs them, kept in memory per database so that a report
  * costs one statement. The copy is never trusted blindly: the report statement re-checks, in its
- * own snapshot, every fact the copy contributed (`categoryStillMatches`), and writes nothing when
+ * own snapshot, every fact the copy contributed (`categoryCheckSql`), and writes nothing when
  * one has changed; the caller then reloads the category and tries again. So a category edited,
  * deactivated or re-coded on another instance is seen by the very next report, with no TTL.
  */
 import { type Executor, rows } from '@citygrid/db';
 import type { CasePriority, DeadlineStage } from '@citygrid/db/schema';
-import { type SQL, sql } from 'drizzle-orm';
+import { sql } from 'drizzle-orm';
 import type { DeadlineRule } from '../reference/categories';
 
 export interface ReportCategory {
@@ -17,7 +17,7 @@ export interface ReportCategory {
   defaultDepartmentId: number | null;
   /** Each priority's limits. */
   rules: Record<CasePriority, DeadlineRule[]>;
-  /** Each priority's limits as `rulesKey` spells them in SQL, to compare in the report statement. */
+  /** Each priority's limits as `rulesKeySql` spells them, to compare in the report statement. */
   rulesKeys: Record<CasePriority, string>;
 }
 
@@ -36,26 +36,39 @@ function cacheOf(db: Executor): Map<string, ReportCategory> {
 }
 
 /**
- * One priority's limits of a category as text, e.g. `FILE:60:t,HANDLE:480:t` (stages in enum
+ * One priority's limits of a category as text, e.g. `FILE:60:true,HANDLE:480:true` (stages in enum
  * order). Both the loader and the report statement use this one expression, so equal limits give
- * equal text.
+ * equal text. The arguments are SQL expressions of ours (a column, a placeholder), never input.
  */
-export function rulesKey(categoryId: SQL, priority: SQL): SQL {
-  return sql`(SELECT coalesce(string_agg(d.stage::text || ':' || d.minutes::text || ':' || d.working_time::text, ',' ORDER BY d.stage), '')
-              FROM category_deadlines d WHERE d.category_id = ${categoryId} AND d.priority = ${priority})`;
+export function rulesKeySql(categoryId: string, priority: string): string {
+  return `(SELECT coalesce(string_agg(d.stage::text || ':' || d.minutes::text || ':' || d.working_time::text, ',' ORDER BY d.stage), '')
+           FROM category_deadlines d WHERE d.category_id = ${categoryId} AND d.priority = ${priority})`;
 }
 
 /**
- * SQL condition for the report statement: the active category `code` still has the id, default
- * priority, default department and (for `priority`) the limits the cached copy says.
+ * SQL condition for the report statement: the active category still has the code, default
+ * priority, default department and (for the case's priority) the limits of the cached copy.
+ * Placeholders: `$<first>` … `$<first + 5>` take `categoryCheckValues(category, priority)`.
  * Index: categories' primary key, category_deadlines' primary key (category_id, priority, stage).
  */
-export function categoryStillMatches(category: ReportCategory, priority: CasePriority): SQL {
-  return sql`EXISTS (SELECT 1 FROM categories c
-                     WHERE c.id = ${category.id}::bigint AND c.code = ${category.code} AND c.active
-                       AND c.default_priority = ${category.defaultPriority}::case_priority
-                       AND c.default_department_id IS NOT DISTINCT FROM ${category.defaultDepartmentId}::bigint
-                       AND ${rulesKey(sql`c.id`, sql`${priority}::case_priority`)} = ${category.rulesKeys[priority]})`;
+export function categoryCheckSql(first: number): string {
+  const $ = (i: number) => `$${first + i}`;
+  return `EXISTS (SELECT 1 FROM categories c
+                  WHERE c.id = ${$(0)}::bigint AND c.code = ${$(1)}::text AND c.active
+                    AND c.default_priority = ${$(2)}::case_priority
+                    AND c.default_department_id IS NOT DISTINCT FROM ${$(3)}::bigint
+                    AND ${rulesKeySql('c.id', `${$(4)}::case_priority`)} = ${$(5)}::text)`;
+}
+
+export function categoryCheckValues(category: ReportCategory, priority: CasePriority): unknown[] {
+  return [
+    category.id,
+    category.code,
+    category.defaultPriority,
+    category.defaultDepartmentId,
+    priority,
+    category.rulesKeys[priority],
+  ];
 }
 
 /** The cached copy of an active category, loading it on a miss; undefined when there is none. */
@@ -79,7 +92,7 @@ export async function loadReportCategory(db: Executor, code: string): Promise<Re
                                                            'minutes', d.minutes, 'workingTime', d.working_time)
                                          ORDER BY d.priority, d.stage), '[]'::json)
                 FROM category_deadlines d WHERE d.category_id = c.id) AS rules,
-               (SELECT json_object_agg(p, ${rulesKey(sql`c.id`, sql`p`)})
+               (SELECT json_object_agg(p, ${sql.raw(rulesKeySql('c.id', 'p'))})
                 FROM unnest(enum_range(NULL::case_priority)) p) AS keys
         FROM categories c
         WHERE c.code = ${code} AND c.active`,

@@ -6,9 +6,9 @@
  * because the insert goes through the unique index `cases_idempotency_key` with ON CONFLICT DO
  * NOTHING.
  */
-import { type Db, type Executor, type LonLat, makePoint, rows } from '@citygrid/db';
+import { type Db, type Executor, type LonLat, type PreparedStatement, preparedRows } from '@citygrid/db';
 import { type CasePriority, type CaseSource, cases } from '@citygrid/db/schema';
-import { eq, sql } from 'drizzle-orm';
+import { eq } from 'drizzle-orm';
 import { z } from 'zod';
 import { attachToCase } from '../attachments';
 import type { Actor } from '../auth/actor';
@@ -19,7 +19,8 @@ import { type Crs, toWgs84 } from '../geo/crs';
 import { deadlinesAtReport, type ReportDeadlines } from './deadlines';
 import { CASE_CHANNEL } from './notify';
 import {
-  categoryStillMatches,
+  categoryCheckSql,
+  categoryCheckValues,
   loadReportCategory,
   type ReportCategory,
   reportCategory,
@@ -164,6 +165,7 @@ const SCOPE_COLUMN = {
   STREET: 'street_id',
   COMMUNITY: 'community_id',
 } as const;
+type ScopeVariant = keyof typeof SCOPE_COLUMN | 'NONE';
 
 /**
  * One statement does the whole report, so it costs one round trip and commits atomically on its
@@ -172,15 +174,68 @@ const SCOPE_COLUMN = {
  * change notification (as `notifyCaseChanged` sends it; delivered on commit only). A cell outside
  * the reporter's scope, a stale category or a repeated key inserts nothing, and the statement
  * still answers which of them it was. Index: grid_cells_geom_gist for the point, then the ones
- * named in `categoryStillMatches`.
+ * named in `categoryCheckSql`. The text is fixed per scope level, so it runs prepared.
  */
+function reportStatement(scope: ScopeVariant): PreparedStatement {
+  const inScope = scope === 'NONE' ? '' : `AND cell.${SCOPE_COLUMN[scope]} = $21::bigint`;
+  return {
+    name: `citygrid_report_${scope.toLowerCase()}`,
+    text: `WITH cell AS MATERIALIZED (
+             SELECT id, community_id, street_id, district_id, city_id
+             FROM grid_cells
+             WHERE ST_Covers(geom, ST_SetSRID(ST_MakePoint($1::float8, $2::float8), 4326))
+             ORDER BY id LIMIT 1
+           ),
+           checked AS MATERIALIZED (SELECT ${categoryCheckSql(3)} AS category_ok),
+           inserted AS (
+             INSERT INTO cases (code, status, version, category_id, description, location, address,
+                                grid_cell_id, community_id, street_id, district_id, city_id, priority, source,
+                                reporter_id, idempotency_key, department_id, alarm_id, reported_at, updated_at,
+                                file_due_at, dispatch_due_at, handle_due_at, verify_due_at)
+             SELECT coalesce((SELECT value #>> '{}' FROM settings WHERE key = 'case_code_prefix'), 'TR')
+                      || to_char($9::timestamptz AT TIME ZONE '${CITY_TIME_ZONE}', 'YYYYMMDD')
+                      || lpad(nextval('case_code_seq')::text, 6, '0'),
+                    'REPORTED'::case_status, 1, $3::bigint, $10::text,
+                    ST_SetSRID(ST_MakePoint($1::float8, $2::float8), 4326), $11::text,
+                    cell.id, cell.community_id, cell.street_id, cell.district_id, cell.city_id,
+                    $7::case_priority, $12::case_source, $13::bigint, $14::text, $6::bigint, $15::bigint,
+                    $9::timestamptz, $9::timestamptz,
+                    $16::timestamptz, $17::timestamptz, $18::timestamptz, $19::timestamptz
+             FROM cell, checked
+             WHERE checked.category_ok ${inScope}
+             ON CONFLICT (idempotency_key) DO NOTHING
+             RETURNING id, code, reported_at::text AS cursor_at, grid_cell_id,
+                       community_id, street_id, district_id, city_id
+           ),
+           event AS (
+             INSERT INTO case_events (case_id, seq, action, from_status, to_status, actor_id, note, payload, at)
+             SELECT id, 1, 'REPORT', NULL, 'REPORTED'::case_status, $13::bigint, NULL,
+                    $20::jsonb || jsonb_build_object('gridCellId', grid_cell_id), $9::timestamptz
+             FROM inserted
+           ),
+           notice AS MATERIALIZED (
+             SELECT pg_notify('${CASE_CHANNEL}', json_build_object(
+                      'caseId', id, 'action', 'REPORT', 'version', 1, 'cityId', city_id,
+                      'districtId', district_id, 'streetId', street_id, 'communityId', community_id,
+                      'departmentId', NULL)::text)
+             FROM inserted
+           )
+           SELECT checked.category_ok, cell.id AS cell_id, cell.community_id, cell.street_id,
+                  cell.district_id, cell.city_id, inserted.id, inserted.code, inserted.cursor_at,
+                  (SELECT count(*) FROM notice) AS notices
+           FROM checked
+           LEFT JOIN cell ON true
+           LEFT JOIN inserted ON true`,
+  };
+}
+
+const REPORT_STATEMENTS = Object.fromEntries(
+  (['NONE', 'CITY', 'DISTRICT', 'STREET', 'COMMUNITY'] as const).map((v) => [v, reportStatement(v)]),
+) as Record<ScopeVariant, PreparedStatement>;
+
 async function writeReport(db: Executor, plan: ReportPlan): Promise<WriteOutcome> {
   const { reporter, input, point, category, priority, deadlines, now } = plan;
-  const at = now.toISOString();
   const due = (d: Date | null) => (d ? d.toISOString() : null);
-  const inScope = reporter.scope
-    ? sql`AND cell.${sql.identifier(SCOPE_COLUMN[reporter.scope.level])} = ${reporter.scope.regionId}::bigint`
-    : sql``;
   const payload = {
     ...reporter.payload,
     source: reporter.source,
@@ -188,7 +243,26 @@ async function writeReport(db: Executor, plan: ReportPlan): Promise<WriteOutcome
       ? { given: { lon: input.location.lon, lat: input.location.lat, crs: input.location.crs } }
       : {}),
   };
-  const [row] = await rows<{
+  const values: unknown[] = [
+    point.lon, // $1
+    point.lat, // $2
+    ...categoryCheckValues(category, priority), // $3 id, $4 code, $5 default priority, $6 department, $7 priority, $8 limits
+    now.toISOString(), // $9
+    input.description, // $10
+    input.address ?? null, // $11
+    reporter.source, // $12
+    reporter.reporterId, // $13
+    input.idempotencyKey, // $14
+    reporter.alarmId ?? null, // $15
+    due(deadlines.fileDueAt), // $16
+    due(deadlines.dispatchDueAt), // $17
+    due(deadlines.handleDueAt), // $18
+    due(deadlines.verifyDueAt), // $19
+    JSON.stringify(payload), // $20
+  ];
+  if (reporter.scope) values.push(reporter.scope.regionId); // $21
+
+  const [row] = await preparedRows<{
     category_ok: boolean;
     cell_id: string | number | null;
     community_id: string | number | null;
@@ -198,58 +272,7 @@ async function writeReport(db: Executor, plan: ReportPlan): Promise<WriteOutcome
     id: string | number | null;
     code: string | null;
     cursor_at: string | null;
-  }>(
-    db,
-    sql`WITH cell AS MATERIALIZED (
-          SELECT id, community_id, street_id, district_id, city_id
-          FROM grid_cells
-          WHERE ST_Covers(geom, ${makePoint(point)})
-          ORDER BY id LIMIT 1
-        ),
-        checked AS MATERIALIZED (SELECT ${categoryStillMatches(category, priority)} AS category_ok),
-        inserted AS (
-          INSERT INTO cases (code, status, version, category_id, description, location, address,
-                             grid_cell_id, community_id, street_id, district_id, city_id, priority, source,
-                             reporter_id, idempotency_key, department_id, alarm_id, reported_at, updated_at,
-                             file_due_at, dispatch_due_at, handle_due_at, verify_due_at)
-          SELECT coalesce((SELECT value #>> '{}' FROM settings WHERE key = 'case_code_prefix'), 'TR')
-                   || to_char(${at}::timestamptz AT TIME ZONE ${CITY_TIME_ZONE}, 'YYYYMMDD')
-                   || lpad(nextval('case_code_seq')::text, 6, '0'),
-                 'REPORTED'::case_status, 1, ${category.id}::bigint, ${input.description}::text,
-                 ${makePoint(point)}, ${input.address ?? null}::text,
-                 cell.id, cell.community_id, cell.street_id, cell.district_id, cell.city_id,
-                 ${priority}::case_priority, ${reporter.source}::case_source, ${reporter.reporterId}::bigint,
-                 ${input.idempotencyKey}::text, ${category.defaultDepartmentId}::bigint,
-                 ${reporter.alarmId ?? null}::bigint, ${at}::timestamptz, ${at}::timestamptz,
-                 ${due(deadlines.fileDueAt)}::timestamptz, ${due(deadlines.dispatchDueAt)}::timestamptz,
-                 ${due(deadlines.handleDueAt)}::timestamptz, ${due(deadlines.verifyDueAt)}::timestamptz
-          FROM cell, checked
-          WHERE checked.category_ok ${inScope}
-          ON CONFLICT (idempotency_key) DO NOTHING
-          RETURNING id, code, reported_at::text AS cursor_at, grid_cell_id,
-                    community_id, street_id, district_id, city_id
-        ),
-        event AS (
-          INSERT INTO case_events (case_id, seq, action, from_status, to_status, actor_id, note, payload, at)
-          SELECT id, 1, 'REPORT', NULL, 'REPORTED'::case_status, ${reporter.reporterId}::bigint, NULL,
-                 ${JSON.stringify(payload)}::jsonb || jsonb_build_object('gridCellId', grid_cell_id),
-                 ${at}::timestamptz
-          FROM inserted
-        ),
-        notice AS MATERIALIZED (
-          SELECT pg_notify(${CASE_CHANNEL}, json_build_object(
-                   'caseId', id, 'action', 'REPORT', 'version', 1, 'cityId', city_id,
-                   'districtId', district_id, 'streetId', street_id, 'communityId', community_id,
-                   'departmentId', NULL)::text)
-          FROM inserted
-        )
-        SELECT checked.category_ok, cell.id AS cell_id, cell.community_id, cell.street_id,
-               cell.district_id, cell.city_id, inserted.id, inserted.code, inserted.cursor_at,
-               (SELECT count(*) FROM notice) AS notices
-        FROM checked
-        LEFT JOIN cell ON true
-        LEFT JOIN inserted ON true`,
-  );
+  }>(db, REPORT_STATEMENTS[reporter.scope?.level ?? 'NONE'], values);
   if (!row?.category_ok) return { kind: 'stale-category' };
   if (row.cell_id === null) {
     throw new BadUserInput(
