@@ -28,7 +28,7 @@ const schema = z.object({
   INGEST_BATCH_SIZE: z.coerce.number().int().min(1).max(50_000).default(2000),
   INGEST_BATCH_WINDOW_MS: z.coerce.number().int().min(1).max(10_000).default(100),
   /** Batches a standalone worker writes at once, each on its own database connection. */
-  INGEST_WRITERS: z.coerce.number().int().min(1).max(8).default(1),
+  INGEST_WRITERS: z.coerce.number().int().min(1).max(8).default(2),
   /** Unacknowledged messages at which the worker stops reading from the broker. */
   INGEST_MAX_UNACKED: z.coerce.number().int().min(1).max(1_000_000).default(10_000),
   /** Use the broker's shared subscription (off for brokers without `$share`, e.g. the embedded one). */

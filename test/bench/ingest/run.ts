@@ -209,7 +209,7 @@ try {
         INGEST_BATCH_SIZE: process.env.BENCH_BATCH ?? '5000',
         INGEST_BATCH_WINDOW_MS: '100',
         INGEST_MAX_UNACKED: '20000',
-        INGEST_WRITERS: process.env.BENCH_WRITERS ?? '1',
+        INGEST_WRITERS: process.env.BENCH_WRITERS ?? '2',
         INGEST_DB_POOL: '3',
         LOG_LEVEL: process.env.BENCH_INGEST_LOG_LEVEL ?? 'warn',
       },
