@@ -65,7 +65,11 @@ try {
   await seedDemoCity(setup.db);
   await setup.close();
 
-  const pool = new pg.Pool({ connectionString: dbUrl, max: RAW_CONNECTIONS + 2 });
+  const pool = new pg.Pool({
+    connectionString: dbUrl,
+    max: RAW_CONNECTIONS + 2,
+    application_name: 'citygrid-bench-raw',
+  });
   // Points inside grid cells of the demo city, and the busiest categories, as reporters would send.
   const { rows: points } = await pool.query<{ lon: number; lat: number }>(
     `SELECT ST_X(p) AS lon, ST_Y(p) AS lat
@@ -180,12 +184,35 @@ try {
 
   // The server processes' CPU time (utime + stime, clock ticks of 10 ms), to tell a CPU-bound
   // server from one waiting on the database.
-  const serverCpuMs = (): number =>
-    pids.reduce((sum, pid) => {
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      return sum + (Number(fields[11]) + Number(fields[12])) * 10;
-    }, 0);
+  const cpuMsOf = (pid: number): number => {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  };
+  const serverCpuMs = (): number => pids.reduce((sum, pid) => sum + cpuMsOf(pid), 0);
+  // The same for the database backends serving an application_name (PostgreSQL on this machine),
+  // to show what each report costs the database beside what a raw insert costs it. A backend
+  // that starts during a step counts whole; one that ends during it is missed.
+  const backendsCpu = async (application: string): Promise<Map<number, number>> => {
+    const { rows } = await pool.query<{ pid: number }>(
+      'SELECT pid FROM pg_stat_activity WHERE application_name = $1 AND datname = current_database()',
+      [application],
+    );
+    const cpu = new Map<number, number>();
+    for (const { pid } of rows) {
+      try {
+        cpu.set(pid, cpuMsOf(pid));
+      } catch {
+        // Gone since, or on another machine: not counted.
+      }
+    }
+    return cpu;
+  };
+  const backendsCpuSince = async (application: string, before: Map<number, number>): Promise<number> => {
+    let total = 0;
+    for (const [pid, ms] of await backendsCpu(application)) total += ms - (before.get(pid) ?? 0);
+    return total;
+  };
   const pct = (sorted: number[], q: number) =>
     sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? NaN;
   const fmt = (ms: number) => ms.toFixed(1).padStart(7);
@@ -201,12 +228,15 @@ try {
   console.log(
     `\n1. concurrency sweep, ${SECONDS} s each (server: ${pids.length > 1 ? `${pids.length - 1} processes behind one port` : 'one process'}, pool ${POOL} each)`,
   );
-  console.log('clients   reports/s   p50 ms   p95 ms   p99 ms   max ms   failed   server CPU ms/report');
+  console.log(
+    'clients   reports/s   p50 ms   p95 ms   p99 ms   max ms   failed   server CPU ms/report   db CPU ms/report',
+  );
   let best = 0;
   for (const clients of CONCURRENCY) {
     const latencies: number[] = [];
     failures = 0;
     const cpu0 = serverCpuMs();
+    const db0 = await backendsCpu('citygrid-bench');
     const stopAt = performance.now() + SECONDS * 1000;
     const started = performance.now();
     await Promise.all(
@@ -222,7 +252,7 @@ try {
     latencies.sort((a, b) => a - b);
     const rate = latencies.length / elapsed;
     best = Math.max(best, rate);
-    const line = `${String(clients).padStart(7)} ${rate.toFixed(0).padStart(11)} ${fmt(pct(latencies, 0.5))}  ${fmt(pct(latencies, 0.95))}  ${fmt(pct(latencies, 0.99))}  ${fmt(latencies.at(-1) ?? NaN)}   ${String(failures).padStart(6)}   ${((serverCpuMs() - cpu0) / latencies.length).toFixed(1).padStart(8)}`;
+    const line = `${String(clients).padStart(7)} ${rate.toFixed(0).padStart(11)} ${fmt(pct(latencies, 0.5))}  ${fmt(pct(latencies, 0.95))}  ${fmt(pct(latencies, 0.99))}  ${fmt(latencies.at(-1) ?? NaN)}   ${String(failures).padStart(6)}   ${((serverCpuMs() - cpu0) / latencies.length).toFixed(1).padStart(8)}   ${((await backendsCpuSince('citygrid-bench', db0)) / latencies.length).toFixed(1).padStart(20)}`;
     console.log(line);
     results.push(line);
   }
@@ -255,6 +285,7 @@ try {
   {
     let n = 0;
     const catIds = cats.map((c) => c.id);
+    const db0 = await backendsCpu('citygrid-bench-raw');
     const stopAt = performance.now() + SECONDS * 1000;
     const started = performance.now();
     await Promise.all(
@@ -283,7 +314,8 @@ try {
       }),
     );
     raw = n / ((performance.now() - started) / 1000);
-    console.log(`${raw.toFixed(0)} inserts/s`);
+    const dbMs = (await backendsCpuSince('citygrid-bench-raw', db0)) / n;
+    console.log(`${raw.toFixed(0)} inserts/s, db CPU ${dbMs.toFixed(1)} ms/insert`);
   }
 
   console.log('\nsummary');
