@@ -56,7 +56,8 @@ export interface LiveStats {
   largestBatch: number;
 }
 
-const SIDEBAR_SPACE = 356;
+/** Room around the city when the map frames it (the side panels lie beside the map, not over it). */
+const FIT_PADDING = 24;
 const QUEUE_PAGE = 200;
 const OVERDUE_PAGE = 100;
 const ALARM_PAGE = 200;
@@ -64,7 +65,13 @@ const ALARM_PAGE = 200;
 const CASE_CHANGED = `subscription CaseChanged { caseChanged { action case {
   id code status priority location { lon lat } category { code name nameEn } reportedAt overdue remainingMinutes currentDueAt grid { name } } } }`;
 const ALARM_CHANGED = `subscription AlarmChanged { alarmChanged { ${ALARM_FIELDS} } }`;
-const WORKER_MOVED = 'subscription WorkerMoved { workerMoved { workerId location { lon lat } onDuty at } }';
+/**
+ * Worker moves in the server's batches (the latest position of each worker who moved, once a
+ * second) rather than one message per move: thousands of workers would otherwise be thousands of
+ * messages a second to parse on the page's main thread.
+ */
+const WORKERS_MOVED =
+  'subscription WorkersMoved { workersMoved(everyMs: 1000) { workerId location { lon lat } onDuty at } }';
 
 export interface CommandCenterOptions {
   root: HTMLElement;
@@ -163,7 +170,8 @@ export class CommandCenter {
     );
     this.commandMap = new CommandMap({
       container: mapContainer,
-      padding: { top: 40, right: SIDEBAR_SPACE, bottom: 40, left: SIDEBAR_SPACE },
+      visibleGroups: this.visibleLayers,
+      padding: { top: FIT_PADDING, right: FIT_PADDING, bottom: FIT_PADDING, left: FIT_PADDING },
       token: currentToken,
       onPointer: (p) => this.setPointer(p),
       onCase: (id) => this.openCase(id),
@@ -178,12 +186,16 @@ export class CommandCenter {
     this.render();
   }
 
-  /** Loads the city and draws it; resolves when the map has rendered. Panels fill in alongside. */
+  /**
+   * Loads the city and draws it; resolves when the map has rendered. The panels load once the map
+   * is up: their queries would otherwise compete with the map's tiles for the server, the database
+   * and the page's main thread, and the map is what an operator looks at first.
+   */
   async load(): Promise<void> {
     setMapState('loading');
     this.showOverlay(h('div', { class: 'spinner' }), t('map.loading'));
     this.startLive();
-    void this.loadPanels();
+    void this.refreshWorkers().catch(() => undefined);
     try {
       const { request } = this.options;
       const [districts, streets] = await Promise.all([
@@ -197,6 +209,7 @@ export class CommandCenter {
       if (this.destroyed) return;
       this.overlay.hidden = true;
       setMapState('ready');
+      void this.loadPanels();
     } catch (error) {
       if (this.destroyed) return;
       setMapState('error');
@@ -326,7 +339,6 @@ export class CommandCenter {
       }),
       this.refreshQueue(),
       this.refreshAlarms(),
-      this.refreshWorkers(),
       this.refreshKpis(),
     ]);
     this.render();
@@ -434,10 +446,13 @@ export class CommandCenter {
       (batch) => this.applyAlarmBatch(batch),
       { intervalMs: 500, maxPerFlush: 50 },
     );
+    // Workers are drawn as one GeoJSON source, and every update of it costs the map a redraw
+    // (hundreds of milliseconds where WebGL runs on the CPU): at most one update per flush, with
+    // every worker who moved in it. The server already sends each worker once a second at most.
     const workers = new LiveBatcher<WorkerPoint>(
       (w) => w.workerId,
       (batch) => this.applyWorkerBatch(batch),
-      { intervalMs: 250, maxPerFlush: 2000 },
+      { intervalMs: 500, maxPerFlush: Number.POSITIVE_INFINITY },
     );
     this.batchers.push(
       cases as LiveBatcher<unknown>,
@@ -459,10 +474,12 @@ export class CommandCenter {
         token,
         onData: (d) => alarms.push(d.alarmChanged),
       }),
-      subscribe<{ workerMoved: WorkerPoint }>({
-        query: WORKER_MOVED,
+      subscribe<{ workersMoved: WorkerPoint[] }>({
+        query: WORKERS_MOVED,
         token,
-        onData: (d) => workers.push(d.workerMoved),
+        onData: (d) => {
+          for (const w of d.workersMoved) workers.push(w);
+        },
         // Without the subscription on the server, poll the positions instead.
         onRefused: () => {
           this.workerPoll = setInterval(() => void this.refreshWorkers().then(() => this.render()), 15_000);

@@ -25,8 +25,8 @@ import { mapIdle, pickCase, pickGridCellPoint, pixelCensus, renderedSummary } fr
 const LAYERS = { districts: 'districts-fill', gridCells: 'grid-cells-fill', cases: 'cases-circle' };
 /** Below zoom 14 cases are drawn as counts per grid cell, in this layer. */
 const CASE_CELLS = 'case-cells-circle';
-/** Side panels cover this much of the map on each side (CSS px); clicks stay clear of them. */
-const PANEL_MARGIN = 350;
+/** Clicks stay this far (CSS px) from the map's sides (the side panels lie beside the map, not over it). */
+const PANEL_MARGIN = 24;
 const ALL_STATUSES = ['CLOSED', 'DISPATCHED', 'FILED', 'IN_PROGRESS', 'REJECTED', 'REPORTED', 'RESOLVED'];
 const OPEN_STATUSES = ['REPORTED', 'FILED', 'DISPATCHED', 'IN_PROGRESS', 'RESOLVED'];
 /**

@@ -39,6 +39,8 @@ export interface LiveCase {
 
 export interface CommandMapOptions {
   container: HTMLElement;
+  /** The layer groups shown at first (see `setLayerGroupVisible`). */
+  visibleGroups: Iterable<LayerGroup>;
   /** Room the overlay panels take, so that fitting the city keeps it visible. */
   padding: { top: number; right: number; bottom: number; left: number };
   /** The session's token, read for every tile request. */
@@ -66,13 +68,20 @@ export class CommandMap {
   private cellStates = new Map<number, { open: number; overdue: number }>();
   private readonly liveCases = new Map<string, LiveCase>();
   private readonly workers = new Map<string, WorkerPoint>();
+  /** Layer groups the operator wants shown; applied once the view is placed on the city. */
+  private readonly visibleGroups: Set<LayerGroup>;
+  private placed = false;
 
   constructor(options: CommandMapOptions) {
     this.options = options;
+    this.visibleGroups = new Set(options.visibleGroups);
     startMapWorkers();
     this.map = new maplibregl.Map({
       container: options.container,
-      style: commandCenterStyle({ caseQuery: this.caseQuery(), heatQuery: this.heatQuery() }),
+      // Every layer starts hidden, so that no tile is fetched (nor drawn, at hundreds of
+      // milliseconds a frame where WebGL runs on the CPU) for the placeholder view before `show`
+      // has placed the view on the city.
+      style: commandCenterStyle({ caseQuery: this.caseQuery(), heatQuery: this.heatQuery(), hidden: true }),
       center: [109.19, 27.72],
       zoom: 12,
       minZoom: 9,
@@ -114,6 +123,8 @@ export class CommandMap {
     this.cityBounds =
       boundsOf(data.districts.map((d) => d.geometry)) ?? boundsOf(data.streets.map((s) => s.geometry));
     this.fitCity(false);
+    this.placed = true;
+    for (const group of Object.keys(LAYER_GROUPS) as LayerGroup[]) this.applyGroup(group);
     await this.idle();
   }
 
@@ -138,10 +149,16 @@ export class CommandMap {
   }
 
   setLayerGroupVisible(group: LayerGroup, visible: boolean): void {
-    for (const layer of LAYER_GROUPS[group]) {
-      this.map.setLayoutProperty(layer, 'visibility', visible ? 'visible' : 'none');
-    }
+    if (visible) this.visibleGroups.add(group);
+    else this.visibleGroups.delete(group);
+    this.applyGroup(group);
     if (!visible) this.closePopup();
+  }
+
+  private applyGroup(group: LayerGroup): void {
+    if (!this.placed) return;
+    const visibility = this.visibleGroups.has(group) ? 'visible' : 'none';
+    for (const layer of LAYER_GROUPS[group]) this.map.setLayoutProperty(layer, 'visibility', visibility);
   }
 
   /** Shows only cases in the given statuses (new tiles for the cases source; the live layer filters). */

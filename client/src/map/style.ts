@@ -131,9 +131,17 @@ export function tileUrl(layer: 'grid_cells' | 'cases' | 'sensors', query = ''): 
   return `${location.origin}/tiles/${layer}/{z}/{x}/{y}.mvt${query}`;
 }
 
-export function commandCenterStyle(options: { caseQuery: string; heatQuery: string }): StyleSpecification {
+/**
+ * The style. With `hidden`, every layer of the layer groups starts hidden (so no tiles are asked
+ * for until the map shows them: see CommandMap.show).
+ */
+export function commandCenterStyle(options: {
+  caseQuery: string;
+  heatQuery: string;
+  hidden?: boolean;
+}): StyleSpecification {
   const caseCircle = (radius: ExpressionSpecification | number) => radius;
-  return {
+  const style: StyleSpecification = {
     version: 8,
     name: 'citygrid-command-center',
     sources: {
@@ -168,6 +176,8 @@ export function commandCenterStyle(options: { caseQuery: string; heatQuery: stri
         type: 'fill',
         source: SOURCES.districts,
         paint: {
+          // The outline layers draw the edges: the fill's own antialiased edge would be a second pass.
+          'fill-antialias': false,
           'fill-color': districtTint(),
           'fill-opacity': ['case', ['boolean', ['feature-state', 'hover'], false], 0.2, 0.1],
         },
@@ -178,6 +188,7 @@ export function commandCenterStyle(options: { caseQuery: string; heatQuery: stri
         source: SOURCES.gridCells,
         'source-layer': SOURCE_LAYERS.gridCells,
         paint: {
+          'fill-antialias': false,
           'fill-color': choropleth,
           'fill-opacity': ['case', ['>', open, 0], 0.5, 0.22],
         },
@@ -372,4 +383,12 @@ export function commandCenterStyle(options: { caseQuery: string; heatQuery: stri
       },
     ],
   };
+  if (options.hidden) {
+    const grouped = new Set<string>(Object.values(LAYER_GROUPS).flat());
+    for (const layer of style.layers) {
+      if (grouped.has(layer.id) && layer.type !== 'background')
+        layer.layout = { ...layer.layout, visibility: 'none' };
+    }
+  }
+  return style;
 }
