@@ -214,7 +214,10 @@ try {
         LOG_LEVEL: process.env.BENCH_INGEST_LOG_LEVEL ?? 'warn',
       },
       // BENCH_CPU_PROF=<dir>: a V8 CPU profile of each worker (open it in Chrome's DevTools).
-      process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [],
+      [
+        ...(process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : []),
+        ...(process.env.BENCH_WORKER_NODE_ARGS?.split(' ').filter(Boolean) ?? []),
+      ],
     ),
   );
   for (const w of workers) await waitReady(w);
