@@ -7,8 +7,16 @@
  * ≥ 60), then in the same run: the broker alone (same publisher, a subscriber that discards), a
  * raw COPY of the same rows, and a naive one-INSERT-per-message ingester. Prints one table.
  *
- * Latency is publish → stored: `readings.received_at` (the insert statement's start, a few ms
- * before COMMIT) minus the point's `ts` (its publish time; same clock).
+ * Latency is publish → stored: `readings.received_at` (the start of the transaction that copied
+ * it straight in, or of the deduplicating insert; a few ms before COMMIT) minus the point's `ts`
+ * (its publish time; same clock). Each step also notes the CPU (in cores) the workers, this
+ * database's backends, the broker and the publisher used: on two cores they share, that says who
+ * the ceiling is.
+ *
+ * Knobs: BENCH_RATES (msg/s, comma-separated), BENCH_STEP_SECONDS, BENCH_DEVICES, BENCH_WORKERS,
+ * BENCH_WRITERS (batches in flight per worker, default 2), BENCH_BATCH (max messages per batch),
+ * BENCH_CPU_PROF=<dir> (V8 profiles of the workers), BENCH_WORKER_NODE_ARGS, and
+ * BENCH_INGEST_LOG_LEVEL=debug (each batch's size, path and time on stderr).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
