@@ -39,6 +39,8 @@ function ingester(broker: TestBroker, over: Partial<ConstructorParameters<typeof
     protocolVersion: broker.protocolVersion,
     batchSize: 200,
     batchWindowMs: 50,
+    // Two batches in flight, as standalone workers run by default.
+    writers: 2,
     maxUnacked: 1000,
     logger: silent,
     ...over,

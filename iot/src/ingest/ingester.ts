@@ -58,6 +58,12 @@ interface Held {
   connection: number;
 }
 
+/** A batch taken for writing, and how its write ended. */
+interface TakenBatch {
+  batch: Held[];
+  state: 'writing' | 'committed' | 'abandoned';
+}
+
 type PacketSender = (packet: Record<string, unknown>, cb?: (err?: Error) => void, ...rest: unknown[]) => void;
 
 export class Ingester {
@@ -66,6 +72,12 @@ export class Ingester {
   private timer: NodeJS.Timeout | undefined;
   /** Batches being written; while all writers are busy, arriving messages join the next batch. */
   private readonly writing = new Set<Promise<void>>();
+  /**
+   * Batches in the order they were taken. With several writers a later batch may commit first;
+   * its PUBACKs wait for the earlier ones, because a client must acknowledge QoS 1 messages in
+   * the order they arrived (MQTT 5, 4.6.0-2).
+   */
+  private readonly ackOrder: TakenBatch[] = [];
   private connection = 0;
   /** Message ids whose PUBACK is being held, on the current connection. */
   private readonly heldIds = new Set<number>();
@@ -214,7 +226,9 @@ export class Ingester {
     const batch =
       this.batch.length > this.options.batchSize ? this.batch.splice(0, this.options.batchSize) : this.batch;
     if (batch === this.batch) this.batch = [];
-    const done: Promise<void> = this.commit(batch).finally(() => {
+    const entry: TakenBatch = { batch, state: 'writing' };
+    this.ackOrder.push(entry);
+    const done: Promise<void> = this.commit(entry).finally(() => {
       this.writing.delete(done);
       // What arrived meanwhile has waited a whole commit already: write it at once.
       this.flush();
@@ -223,7 +237,8 @@ export class Ingester {
   }
 
   /** Writes a batch, retrying until it commits (the messages stay unacknowledged meanwhile). */
-  private async commit(batch: Held[]): Promise<void> {
+  private async commit(entry: TakenBatch): Promise<void> {
+    const { batch } = entry;
     let delay = 200;
     const started = performance.now();
     for (;;) {
@@ -246,12 +261,26 @@ export class Ingester {
           { err: (err as Error).message, size: batch.length },
           'batch failed; retrying',
         );
-        if (this.closed) return;
+        if (this.closed) {
+          entry.state = 'abandoned';
+          this.releaseAcks();
+          return;
+        }
         await new Promise((r) => setTimeout(r, delay));
         delay = Math.min(delay * 2, 5000);
       }
     }
-    this.acknowledge(batch);
+    entry.state = 'committed';
+    this.releaseAcks();
+  }
+
+  /** Acknowledges committed batches from the oldest on, up to the first still being written. */
+  private releaseAcks() {
+    while (this.ackOrder.length > 0 && this.ackOrder[0]!.state !== 'writing') {
+      const { batch, state } = this.ackOrder.shift()!;
+      // An abandoned batch (given up at close) stays unacknowledged: the broker redelivers it.
+      if (state === 'committed') this.acknowledge(batch);
+    }
   }
 
   private acknowledge(batch: Held[]) {
