@@ -35,7 +35,7 @@ export function createIotMetrics(registry = new Registry()): IotMetrics {
     }),
     batches: new Counter({
       name: 'citygrid_ingest_batches_total',
-      help: 'Batches committed',
+      help: 'Batches committed, by path (direct: fresh readings copied straight in; staged: all deduplicated; fallback: a straight copy met a stored reading and the batch was written again staged)',
       labelNames: ['path'],
       registers: [registry],
     }),
