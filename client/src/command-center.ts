@@ -95,6 +95,8 @@ export class CommandCenter {
   private readonly visibleLayers = new Set<LayerGroup>(DEFAULT_LAYERS);
   private heatDays = 7;
   private counts: LoadedCounts | null = null;
+  /** From the choropleth's counts, which may come before the outlines. */
+  private cellTotals = { gridCells: 0, cases: 0 };
   private queue: QueueCase[] = [];
   private queueFilter: { status: CaseStatus | null; category: string | null; overdueOnly: boolean } = {
     status: null,
@@ -196,15 +198,19 @@ export class CommandCenter {
     this.showOverlay(h('div', { class: 'spinner' }), t('map.loading'));
     this.startLive();
     void this.refreshWorkers().catch(() => undefined);
+    // The choropleth's counts are the slowest of the map's data on a big city: ask at once, beside
+    // the outlines (the map keeps the counts and paints them on the grid tiles when they come).
+    const cellCounts = this.refreshCellCounts();
+    cellCounts.catch(() => undefined);
     try {
       const { request } = this.options;
       const [districts, streets] = await Promise.all([
         regions(request, 'DISTRICT'),
         regions(request, 'STREET'),
       ]);
-      this.counts = { districts: districts.length, streets: streets.length, gridCells: 0, cases: 0 };
+      this.counts = { districts: districts.length, streets: streets.length, ...this.cellTotals };
       this.renderStatus();
-      await Promise.all([this.commandMap.show({ districts, streets }), this.refreshCellCounts()]);
+      await Promise.all([this.commandMap.show({ districts, streets }), cellCounts]);
       await this.commandMap.idle();
       if (this.destroyed) return;
       this.overlay.hidden = true;
@@ -384,8 +390,9 @@ export class CommandCenter {
     if (!response.ok) throw new Error(`/tiles/grid_cells/stats.json answered ${response.status}`);
     const { cells } = (await response.json()) as { cells: [number, number, number][] };
     this.commandMap.setCellCounts(cells);
+    this.cellTotals = { gridCells: cells.length, cases: cells.reduce((n, c) => n + c[1], 0) };
     if (this.counts) {
-      this.counts = { ...this.counts, gridCells: cells.length, cases: cells.reduce((n, c) => n + c[1], 0) };
+      this.counts = { ...this.counts, ...this.cellTotals };
       this.renderStatus();
     }
   }
