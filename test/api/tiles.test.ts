@@ -18,6 +18,7 @@ import {
   cellCentre,
   makeCase,
   makeCategory,
+  makeDepartment,
   makeTestCity,
   makeUser,
   type TestCity,
@@ -315,6 +316,25 @@ describe('refusals', () => {
     expect(response.status).toBe(status);
     const body = (await response.json()) as { error: { code: string } };
     expect(body.error.code).toBe(status === 401 ? 'UNAUTHENTICATED' : 'BAD_USER_INPUT');
+  });
+});
+
+describe('department users', () => {
+  test('get the grid cells and sensors, but no city-wide case layer or choropleth (they see only their own cases)', async () => {
+    const department = await makeDepartment(db, city.cityId);
+    const dept = await server.login(
+      (await makeUser(db, { role: 'DEPARTMENT', regionId: city.cityId, departmentId: department.id }))
+        .username,
+    );
+    expect((await fetchTile('grid_cells/14/0/0.mvt', dept)).status).toBe(200);
+    expect((await fetchTile('sensors/14/0/0.mvt', dept)).status).toBe(200);
+    for (const path of ['cases/14/0/0.mvt', 'cases/10/0/0.mvt', 'grid_cells/stats.json']) {
+      const response = await fetch(`${server.url}/tiles/${path}`, {
+        headers: { authorization: `Bearer ${dept}` },
+      });
+      expect(response.status, path).toBe(403);
+      expect(((await response.json()) as { error: { code: string } }).error.code).toBe('FORBIDDEN');
+    }
   });
 });
 

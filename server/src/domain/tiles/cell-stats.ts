@@ -7,12 +7,13 @@ import { sql } from 'drizzle-orm';
 import type { Actor } from '../auth/actor';
 import { inScope, scopeOf } from '../auth/scope';
 import type { CachedTile, TileCaching } from './cache';
-import { etagOf } from './tiles';
+import { assertSeesWholeScope, etagOf } from './tiles';
 
 /** `[gridCellId, open, overdue]` for every cell with at least one open case. */
 export type CellCounts = [id: number, open: number, overdue: number];
 
 export async function openCasesByCell(database: Pick<Database, 'db'>, actor: Actor): Promise<CellCounts[]> {
+  assertSeesWholeScope(actor);
   const scope = await scopeOf(database.db, actor);
   // Index: cases_open_cell_idx (migration 0004), open cases only with every column read here, so an
   // index-only scan; the scope is an equality on one of its columns. Overdue as
@@ -50,6 +51,7 @@ export async function cellStatsBody(
     const bytes = Buffer.from(JSON.stringify({ cells: await openCasesByCell(database, actor) }));
     return { bytes, etag: etagOf(bytes), layerName: 'cell_stats' };
   };
+  assertSeesWholeScope(actor);
   if (!caching) return render();
   const scope = await scopeOf(database.db, actor);
   const key = { layer: 'cases', z: 0, x: 0, y: 0, variant: `cell-stats|${scope.level}|${scope.regionId}` };

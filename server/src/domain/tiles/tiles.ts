@@ -10,7 +10,7 @@ import type { CaseStatus } from '@citygrid/db/schema';
 import { type SQL, sql } from 'drizzle-orm';
 import type { Actor } from '../auth/actor';
 import { type Scope, scopeOf } from '../auth/scope';
-import { BadUserInput } from '../errors';
+import { BadUserInput, Forbidden } from '../errors';
 import type { TileCaching } from './cache';
 import { encodeTile, type TileRow } from './encode';
 
@@ -114,11 +114,22 @@ export async function renderTile(
 ): Promise<Tile> {
   const { layer, z, x, y } = parseTileAddress(address);
   checkFilter(filter);
+  if (layer === 'cases') assertSeesWholeScope(actor);
   const scope = await scopeOf(database.db, actor);
   const render = () => renderBytes(database, layer, z, x, y, scope, filter, options.encodeInServer === true);
   if (!options.caching || options.encodeInServer) return render();
   const { cache, sync } = options.caching;
   return cache.get({ layer, z, x, y, variant: tileVariant(scope, layer, filter) }, render, sync);
+}
+
+/**
+ * The cases layer and the choropleth show every case in a region scope; a DEPARTMENT user sees
+ * only the cases dispatched to their department (domain/cases/queries.ts, caseVisibility), which
+ * the tile functions do not filter by, so those views are refused rather than shown too wide.
+ */
+export function assertSeesWholeScope(actor: Actor): void {
+  if (actor.role === 'DEPARTMENT')
+    throw new Forbidden('department users see their cases in the queue, not on the city-wide case layers');
 }
 
 /** What tells apart tiles of one address: the scope, and the cases layer's filters (order-free). */
