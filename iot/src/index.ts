@@ -4,6 +4,7 @@ export * from './broker/embedded';
 export * from './config';
 export * from './ingest/devices';
 export * from './ingest/ingester';
+export * from './ingest/latest';
 export * from './ingest/store';
 export * from './ingest/watermarks';
 export * from './ingest/write-batch';

@@ -82,7 +82,7 @@ describe('held acknowledgements and backpressure', () => {
     if (locker) {
       await locker.connect();
       await locker.query('BEGIN');
-      await locker.query('LOCK TABLE sensor_latest IN ACCESS EXCLUSIVE MODE');
+      await locker.query('LOCK TABLE readings IN ACCESS EXCLUSIVE MODE');
       release = async () => {
         await locker.query('COMMIT');
         await locker.end();
@@ -288,6 +288,13 @@ describe('a worker killed mid-batch', () => {
       );
       second.child.kill('SIGTERM');
       await new Promise((r) => second.child.once('exit', r));
+      // The stopped worker wrote its pending latest values: each sensor's newest reading.
+      const latest = await sql.query<{ ts: number }>(
+        `SELECT (extract(epoch FROM ts) * 1000)::float8 AS ts FROM sensor_latest
+         WHERE sensor_id IN (SELECT json_array_elements_text($1::json)::bigint) ORDER BY sensor_id`,
+        [JSON.stringify(ids)],
+      );
+      expect(latest).toEqual(ids.map(() => ({ ts: t0 + perDevice - 1 })));
     } else {
       // Wait until the restarted worker has taken and acknowledged everything it was sent.
       let last = -1;

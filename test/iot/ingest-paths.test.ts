@@ -7,7 +7,9 @@ import {
   createBatchStore,
   DeviceDirectory,
   databaseSql,
+  LatestValues,
   RuleBook,
+  repairLatest,
   StoredWatermarks,
   telemetryMessage,
   telemetryTopic,
@@ -23,8 +25,17 @@ const store = createBatchStore(database);
 const devices = new DeviceDirectory(sql);
 const rules = new RuleBook(sql, 0);
 
-/** A worker's view: its own watermarks, as a fresh or restarted worker would start with. */
-const worker = (watermarks = new StoredWatermarks(sql)) => ({ store, devices, rules, watermarks });
+/**
+ * A worker's view: its own watermarks, as a fresh or restarted worker would start with, and its
+ * own pending latest values, written only when a test flushes them.
+ */
+const worker = (watermarks = new StoredWatermarks(sql)) => ({
+  store,
+  devices,
+  rules,
+  watermarks,
+  latest: new LatestValues(sql, 3_600_000),
+});
 
 const message = (sensor: TestSensor, ts: number, level: number, redelivered = false) =>
   telemetryMessage(
@@ -58,6 +69,11 @@ describe('ingest paths', () => {
     const again = await writeBatch(deps, batch);
     expect(again).toMatchObject({ path: 'staged', readings: 3, inserted: 0 });
     expect(await readingsOf(sensor.id)).toBe(3);
+    // Latest values wait in the worker until flushed.
+    expect(await latestOf(sensor.id)).toEqual([]);
+    expect(deps.latest.size).toBe(1);
+    await deps.latest.flush();
+    expect(deps.latest.size).toBe(0);
     expect(await latestOf(sensor.id)).toEqual([{ value: 0.12, ts: t0 + 2000 }]);
   });
 
@@ -65,10 +81,13 @@ describe('ingest paths', () => {
     const sensor = await makeSensor(database, { kind: 'water_level' });
     const other = await makeSensor(database, { kind: 'water_level' });
     const t0 = Date.now() - 60_000;
-    await writeBatch(worker(), [message(sensor, t0, 0.2)]);
+    const before = worker();
+    await writeBatch(before, [message(sensor, t0, 0.2)]);
+    await before.latest.flush();
     // A worker that has not seen that commit (another worker, or this one restarted before the
     // watermarks were loaded) gets the same reading again, not marked as a redelivery, among new ones.
-    const result = await writeBatch(worker(), [
+    const deps = worker();
+    const result = await writeBatch(deps, [
       message(other, t0, 0.3),
       message(sensor, t0, 0.2),
       message(sensor, t0 + 1000, 0.25),
@@ -77,6 +96,7 @@ describe('ingest paths', () => {
     expect(result).toMatchObject({ path: 'fallback', readings: 4, inserted: 3 });
     expect(await readingsOf(sensor.id)).toBe(2);
     expect(await readingsOf(other.id)).toBe(2);
+    await deps.latest.flush();
     expect(await latestOf(sensor.id)).toEqual([{ value: 0.25, ts: t0 + 1000 }]);
     expect(await latestOf(other.id)).toEqual([{ value: 0.35, ts: t0 + 1000 }]);
   });
@@ -124,11 +144,54 @@ describe('ingest paths', () => {
       [1, 2, 3].map((i) => message(sensor, now - i * 60_000, 0.1 * i)),
     );
     expect(backlog).toMatchObject({ path: 'staged', inserted: 3 });
+    // Pending together: the newest stays.
+    await deps.latest.flush();
+    expect(await latestOf(sensor.id)).toEqual([{ value: 0.5, ts: now }]);
+    // Flushed on their own, after the newer value is stored: the row keeps the newer one.
+    const older = await writeBatch(deps, [message(sensor, now - 30_000, 0.7)]);
+    expect(older).toMatchObject({ path: 'staged', inserted: 1 });
+    await deps.latest.flush();
     expect(await latestOf(sensor.id)).toEqual([{ value: 0.5, ts: now }]);
     // Watermarks loaded from the latest values know about it too.
     const restarted = new StoredWatermarks(sql);
     await restarted.load();
     expect(restarted.get(sensor.id)).toBe(now);
+  });
+
+  it('catches up latest values a killed worker had not written, and the watermarks with them', async () => {
+    const sensor = await makeSensor(database, { kind: 'water_level' });
+    const t0 = Date.now() - 60_000;
+    const killed = worker();
+    await writeBatch(killed, [message(sensor, t0, 0.2)]);
+    await killed.latest.flush();
+    // Committed, acknowledged, and never flushed: the worker dies with it pending.
+    await writeBatch(killed, [message(sensor, t0 + 1000, 0.3)]);
+    expect(await latestOf(sensor.id)).toEqual([{ value: 0.2, ts: t0 }]);
+    expect(await repairLatest(sql)).toBeGreaterThanOrEqual(1);
+    expect(await latestOf(sensor.id)).toEqual([{ value: 0.3, ts: t0 + 1000 }]);
+    const restarted = new StoredWatermarks(sql);
+    await restarted.load();
+    expect(restarted.get(sensor.id)).toBe(t0 + 1000);
+  });
+
+  it('falls back to dedup when the watermarks trail the stored readings', async () => {
+    const sensor = await makeSensor(database, { kind: 'water_level' });
+    const t0 = Date.now() - 60_000;
+    const killed = worker();
+    await writeBatch(killed, [message(sensor, t0, 0.2)]);
+    await killed.latest.flush();
+    await writeBatch(killed, [message(sensor, t0 + 1000, 0.3)]);
+    // Seeded without the catch-up: the watermark says t0 though t0 + 1000 is stored.
+    const stale = new StoredWatermarks(sql);
+    await stale.load();
+    expect(stale.get(sensor.id)).toBe(t0);
+    // The device re-sends t0 + 1000 without a DUP flag, with a new point after it.
+    const deps = worker(stale);
+    const result = await writeBatch(deps, [message(sensor, t0 + 1000, 0.3), message(sensor, t0 + 2000, 0.4)]);
+    expect(result).toMatchObject({ path: 'fallback', readings: 2, inserted: 1 });
+    expect(await readingsOf(sensor.id)).toBe(3);
+    await deps.latest.flush();
+    expect(await latestOf(sensor.id)).toEqual([{ value: 0.4, ts: t0 + 2000 }]);
   });
 
   it('evaluates the rules once over readings that went straight in, and not again on a re-send', async () => {

@@ -81,6 +81,8 @@ describe('ingest', () => {
       qos: 1,
     });
     await eventually(async () => ((await readingsOf(sensor.id)) === 4 ? true : undefined));
+    // Latest values are written apart from their batches; this writes what is committed so far.
+    await ingester.flushLatest();
     const latest = await sql.query<{ value: number; ts: number }>(
       `SELECT value, (extract(epoch FROM ts) * 1000)::float8 AS ts FROM sensor_latest WHERE sensor_id = $1 AND metric = 'level'`,
       [sensor.id],

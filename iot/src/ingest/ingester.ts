@@ -15,7 +15,7 @@ import mqtt, { type IPublishPacket, type MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
 import type { IotMetrics } from '../metrics';
 import { RuleBook } from '../rules/apply';
-import { databaseSql } from '../sql';
+import { databaseSql, type Sql } from '../sql';
 import {
   parseStatus,
   parseTopic,
@@ -25,6 +25,7 @@ import {
   TELEMETRY_FILTER,
 } from '../topics';
 import { DeviceDirectory } from './devices';
+import { LatestValues, repairLatest } from './latest';
 import { createBatchStore } from './store';
 import { StoredWatermarks } from './watermarks';
 import { type BatchDeps, type InboundMessage, telemetryMessage, writeBatch } from './write-batch';
@@ -43,6 +44,11 @@ export interface IngesterOptions {
   /** Batches being written at once, each on its own database connection (default 1). */
   writers?: number;
   maxUnacked: number;
+  /**
+   * Latest values are written coalesced at most this often (default 1000 ms), apart from the
+   * batches; 0 writes them in each batch's transaction. See ./latest.ts.
+   */
+  latestFlushMs?: number;
   logger: Logger;
   metrics?: IotMetrics | undefined;
   /** Also follow the retained status topics (presence); default on. */
@@ -86,15 +92,25 @@ export class Ingester {
   private sendPacket: PacketSender | undefined;
   private closed = false;
   private readonly deps: BatchDeps;
+  private readonly sql: Sql;
   readonly stats = { messages: 0, batches: 0, acked: 0, inserted: 0, rejected: 0, failures: 0 };
 
   constructor(private readonly options: IngesterOptions) {
     const sql = databaseSql(options.database);
+    this.sql = sql;
+    const flushMs = options.latestFlushMs ?? 1000;
     this.deps = {
       store: createBatchStore(options.database),
       devices: new DeviceDirectory(sql),
       rules: new RuleBook(sql),
       watermarks: new StoredWatermarks(sql),
+      ...(flushMs > 0
+        ? {
+            latest: new LatestValues(sql, flushMs, (err) =>
+              options.logger.warn({ err: err.message }, 'latest values not written; retrying'),
+            ),
+          }
+        : {}),
       metrics: options.metrics,
     };
   }
@@ -104,6 +120,9 @@ export class Ingester {
     const { options } = this;
     await this.deps.devices.preload();
     await this.deps.rules.refresh(true);
+    // Before the watermarks are seeded from them: values a killed worker had not written yet.
+    const repaired = await repairLatest(this.sql);
+    if (repaired > 0) options.logger.info({ repaired }, 'latest values caught up from readings');
     await this.deps.watermarks?.load();
     const persistent = options.clientId !== undefined;
     const v5 = (options.protocolVersion ?? 5) === 5;
@@ -308,13 +327,28 @@ export class Ingester {
     return this.client?.connected ?? false;
   }
 
-  /** Commits what is buffered, acknowledges it, then disconnects. */
+  /**
+   * Writes the latest values of every batch committed so far (they are otherwise written within
+   * `latestFlushMs`); for tests and shutdown.
+   */
+  async flushLatest(): Promise<void> {
+    await this.deps.latest?.flush();
+  }
+
+  /** Commits what is buffered, acknowledges it, writes the latest values, then disconnects. */
   async close(): Promise<void> {
     // A batch that cannot commit now is given up unacknowledged: the broker redelivers it.
     this.closed = true;
     this.flush();
     while (this.writing.size > 0) await Promise.all(this.writing);
     for (const w of this.waiting.splice(0)) w();
+    try {
+      await this.flushLatest();
+    } catch (err) {
+      // Their readings are stored; the next start catches the latest values up from them.
+      this.options.logger.error({ err: (err as Error).message }, 'latest values not written at close');
+    }
+    this.deps.latest?.stop();
     await this.client?.endAsync();
   }
 }

@@ -1,7 +1,8 @@
 /**
  * Writes one batch of telemetry and status messages in one transaction: readings (deduplicated on
- * sensor+metric+ts), latest values (only newer ones win), presence, refused messages with their
- * reasons, and the alarm rules over the readings that were new. Independent of MQTT, so it can be
+ * sensor+metric+ts), latest values (only newer ones win; or handed after commit to a
+ * `LatestValues` that writes them coalesced, see ./latest.ts), presence, refused messages with
+ * their reasons, and the alarm rules over the readings that were new. Independent of MQTT, so it can be
  * driven directly by tests and the benchmark.
  *
  * Two ways in for readings. Most messages cannot be redeliveries: no MQTT DUP flag, and newer than
@@ -17,6 +18,7 @@ import { applyStatus, markSeen } from '../presence';
 import { applyRules, type RuleBook, type RuleOutcome, type RuleReading } from '../rules/apply';
 import { checkAgainstKind, parseTelemetry, type RejectCode, Rejection, type TelemetryPoint } from '../topics';
 import type { DeviceDirectory } from './devices';
+import { type LatestValues, newestPerKey, upsertLatest } from './latest';
 import type { BatchStore, BatchTx, StagedReading } from './store';
 import type { StoredWatermarks } from './watermarks';
 
@@ -62,6 +64,11 @@ export interface BatchDeps {
   rules: RuleBook;
   /** What this worker knows to be stored; without it every non-redelivered message is tried direct. */
   watermarks?: StoredWatermarks;
+  /**
+   * Takes the latest values of each committed batch and writes them later, coalesced (what the
+   * ingester does); without it they are written in the batch's own transaction.
+   */
+  latest?: LatestValues;
   metrics?: IotMetrics;
 }
 
@@ -88,7 +95,7 @@ export function telemetryMessage(
 }
 
 export async function writeBatch(deps: BatchDeps, messages: readonly InboundMessage[]): Promise<BatchResult> {
-  const { store, devices, rules, watermarks, metrics } = deps;
+  const { store, devices, rules, watermarks, latest, metrics } = deps;
   await devices.resolve(messages.filter((m) => m.type === 'telemetry').map((m) => m.deviceId));
   await rules.refresh();
 
@@ -165,7 +172,8 @@ export async function writeBatch(deps: BatchDeps, messages: readonly InboundMess
   }
 
   await store.ensurePartitions(utcDays(readings));
-  const latest = latestOf(readings);
+  // Without a buffer for them, the latest values are written in the batch's transaction.
+  const inBatch = latest ? undefined : newestPerKey(readings);
   const started = performance.now();
   const write = (useDirect: boolean) =>
     store.transaction(async (tx) => {
@@ -183,18 +191,9 @@ export async function writeBatch(deps: BatchDeps, messages: readonly InboundMess
         }
       }
       inserted += await insertDeduplicated(tx, useDirect ? suspect : readings, rules, kindOf, fresh);
-      if (latest.size > 0) {
-        // Only a newer reading replaces the latest value: a late backlog never overwrites it. A
-        // duplicate is no newer than what its first delivery already put here, so it changes nothing.
-        await tx.sql.query(
-          `INSERT INTO sensor_latest (sensor_id, metric, value, ts)
-           SELECT sensor_id, ($2::text[])[metric], value, to_timestamp(0) + ts * interval '1 millisecond'
-           FROM unnest($1::bigint[], $3::int[], $4::float8[], $5::float8[]) AS l(sensor_id, metric, value, ts)
-           ON CONFLICT (sensor_id, metric) DO UPDATE SET value = excluded.value, ts = excluded.ts
-           WHERE sensor_latest.ts < excluded.ts`,
-          latest.params,
-        );
-      }
+      // Only a newer reading replaces the latest value: a late backlog never overwrites it. A
+      // duplicate is no newer than what its first delivery already put there, so it changes nothing.
+      if (inBatch) await upsertLatest(tx.sql, inBatch);
       await markSeen(tx.sql, seen, now);
       for (const s of statuses) await applyStatus(tx.sql, s.deviceId, s.online, s.at);
       if (rejects.length > 0) {
@@ -218,6 +217,8 @@ export async function writeBatch(deps: BatchDeps, messages: readonly InboundMess
     result = await write(false);
   }
   if (watermarks) for (const [sensorId, ts] of newest) watermarks.raise(sensorId, ts);
+  // Committed: from here on they may be written whenever the buffer flushes.
+  latest?.add(readings);
   if (metrics) {
     metrics.batchSeconds.observe((performance.now() - started) / 1000);
     metrics.batches.inc({ path });
@@ -272,51 +273,6 @@ async function insertDeduplicated(
     fresh.push({ sensorId, kind: kindOf.get(sensorId) ?? '', metric, ts: Math.round(ts), value });
   }
   return row?.inserted ?? 0;
-}
-
-/**
- * The newest reading per (sensor, metric) of the batch, as column arrays sorted by key, so that
- * concurrent workers lock `sensor_latest` rows in one order. Numeric columns go as array literals
- * joined here (a number's string form needs no quoting), metrics as indexes into their few
- * distinct names: the driver's per-element array escaping cost more than the statement.
- */
-function latestOf(readings: readonly StagedReading[]) {
-  const bySensor = new Map<number, Map<string, StagedReading>>();
-  for (const r of readings) {
-    let metrics = bySensor.get(r.sensorId);
-    if (!metrics) {
-      metrics = new Map();
-      bySensor.set(r.sensorId, metrics);
-    }
-    const had = metrics.get(r.metric);
-    if (!had || had.ts < r.ts) metrics.set(r.metric, r);
-  }
-  const names: string[] = [];
-  const nameIndex = new Map<string, number>();
-  const sensorIds: number[] = [];
-  const metricIndexes: number[] = [];
-  const values: number[] = [];
-  const ts: number[] = [];
-  for (const sensorId of [...bySensor.keys()].sort((a, b) => a - b)) {
-    const metrics = bySensor.get(sensorId)!;
-    for (const metric of [...metrics.keys()].sort()) {
-      const r = metrics.get(metric)!;
-      let i = nameIndex.get(metric);
-      if (i === undefined) {
-        i = names.push(metric); // the new length: PostgreSQL arrays count from 1
-        nameIndex.set(metric, i);
-      }
-      sensorIds.push(sensorId);
-      metricIndexes.push(i);
-      values.push(r.value);
-      ts.push(r.ts);
-    }
-  }
-  const literal = (xs: number[]) => `{${xs.join(',')}}`;
-  return {
-    size: sensorIds.length,
-    params: [literal(sensorIds), names, literal(metricIndexes), literal(values), literal(ts)],
-  };
 }
 
 function isUniqueViolation(err: unknown): boolean {
