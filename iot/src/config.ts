@@ -29,6 +29,8 @@ const schema = z.object({
   INGEST_BATCH_WINDOW_MS: z.coerce.number().int().min(1).max(10_000).default(100),
   /** Batches a standalone worker writes at once, each on its own database connection. */
   INGEST_WRITERS: z.coerce.number().int().min(1).max(8).default(2),
+  /** Latest values are written coalesced at most this often, apart from the batches (0: in each batch). */
+  INGEST_LATEST_FLUSH_MS: z.coerce.number().int().min(0).max(60_000).default(1000),
   /** Unacknowledged messages at which the worker stops reading from the broker. */
   INGEST_MAX_UNACKED: z.coerce.number().int().min(1).max(1_000_000).default(10_000),
   /** Use the broker's shared subscription (off for brokers without `$share`, e.g. the embedded one). */

@@ -32,6 +32,7 @@ const ingester = new Ingester({
   batchWindowMs: config.INGEST_BATCH_WINDOW_MS,
   writers: config.INGEST_WRITERS,
   maxUnacked: config.INGEST_MAX_UNACKED,
+  latestFlushMs: config.INGEST_LATEST_FLUSH_MS,
   logger,
   metrics: createIotMetrics(),
 });

@@ -91,6 +91,7 @@ export async function startIot(options: StartIotOptions): Promise<IotSide> {
     batchSize: config.INGEST_BATCH_SIZE,
     batchWindowMs: config.INGEST_BATCH_WINDOW_MS,
     maxUnacked: config.INGEST_MAX_UNACKED,
+    latestFlushMs: config.INGEST_LATEST_FLUSH_MS,
     logger: logger.child({ module: 'ingest' }),
     metrics,
   });
