@@ -5,6 +5,8 @@
 import { rows } from '@citygrid/db';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { isWorkingDay } from '../../server/src/domain/calendar/working-calendar';
+import { loadCalendar } from '../../server/src/domain/cases/settings';
 import { testDatabase } from '../helpers/db';
 import { startTestServer, type TestServer } from '../helpers/server';
 
@@ -112,13 +114,17 @@ describe('admin area', () => {
     expect(wrong.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
   });
 
-  it('adds and removes a holiday in the working calendar', async () => {
+  it('adds and removes a holiday in the working calendar, which deadlines count on at once', async () => {
+    // 2031-10-01 is a Wednesday: a working day until the holiday is set.
+    expect(isWorkingDay('2031-10-01', await loadCalendar(database.db))).toBe(true);
     await ok('mutation { setCalendarDay(day: "2031-10-01", name: "国庆节", isWorkday: false) }');
+    expect(isWorkingDay('2031-10-01', await loadCalendar(database.db))).toBe(false);
     const { calendarDays } = await ok<{ calendarDays: { day: string; name: string; isWorkday: boolean }[] }>(
       '{ calendarDays(year: 2031) { day name isWorkday } }',
     );
     expect(calendarDays).toContainEqual({ day: '2031-10-01', name: '国庆节', isWorkday: false });
     await ok('mutation { removeCalendarDay(day: "2031-10-01") }');
+    expect(isWorkingDay('2031-10-01', await loadCalendar(database.db))).toBe(true);
     expect(
       (await ok<{ calendarDays: unknown[] }>('{ calendarDays(year: 2031) { day } }')).calendarDays,
     ).toEqual([]);

@@ -6,6 +6,7 @@
 import { type Db, type Executor, rows } from '@citygrid/db';
 import { sql } from 'drizzle-orm';
 import { z } from 'zod';
+import { forgetWorkflowSettings } from '../cases/settings';
 import { BadUserInput, NotFound, parseInput } from '../errors';
 import { type AdminCaller, requireAdmin } from './api-keys';
 import { recordAdminAction } from './audit';
@@ -290,6 +291,8 @@ export async function setCalendarDay(db: Db, caller: AdminCaller, raw: z.input<t
       detail: { ...input },
     });
   });
+  // Deadlines count on the new day from the next transition on this instance (others within the cache's TTL).
+  forgetWorkflowSettings(db);
 }
 
 export async function removeCalendarDay(db: Db, caller: AdminCaller, day: string) {
@@ -303,4 +306,5 @@ export async function removeCalendarDay(db: Db, caller: AdminCaller, day: string
     if (!found[0]) throw new NotFound(`${d} is not in the calendar`);
     await recordAdminAction(tx, { actorId, action: 'removeCalendarDay', target: `day:${d}` });
   });
+  forgetWorkflowSettings(db);
 }
