@@ -1,38 +1,28 @@
 /**
  * latestBatches: a fast stream becomes batches holding the latest event per key; a reader that
- * falls behind gets fuller batches, never a queue of stale ones; nothing the source sent is lost.
+ * falls behind gets fuller batches, never a queue of stale ones; a reader who leaves stops listening.
  */
 import { describe, expect, it } from 'vitest';
-import { latestBatches } from '../../server/src/realtime/latest-batches';
+import { type Listen, latestBatches } from '../../server/src/realtime/latest-batches';
 
 interface Move {
   id: number;
   step: number;
 }
 
-/** A source the test feeds by hand, and ends when told. */
+/** A source the test feeds by hand; `listening` tells whether anyone is still subscribed. */
 function handFed() {
-  const queue: Move[] = [];
-  let ended = false;
-  let wake: () => void = () => undefined;
-  async function* source(): AsyncGenerator<Move> {
-    for (;;) {
-      const next = queue.shift();
-      if (next) yield next;
-      else if (ended) return;
-      else await new Promise<void>((resolve) => (wake = resolve));
-    }
-  }
+  const listeners = new Set<(m: Move) => void>();
+  const listen: Listen<Move> = (emit) => {
+    listeners.add(emit);
+    return () => listeners.delete(emit);
+  };
   return {
-    source: source(),
-    push(m: Move) {
-      queue.push(m);
-      wake();
+    listen,
+    push: (m: Move) => {
+      for (const emit of listeners) emit(m);
     },
-    end() {
-      ended = true;
-      wake();
-    },
+    listening: () => listeners.size > 0,
   };
 }
 
@@ -41,7 +31,7 @@ const wait = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 describe('latestBatches', () => {
   it('keeps the latest event of each key in a batch', async () => {
     const feed = handFed();
-    const batches = latestBatches(feed.source, (m) => m.id, 50);
+    const batches = latestBatches(feed.listen, (m) => m.id, 50);
     const first = batches.next();
     await wait(0);
     for (let step = 1; step <= 50; step++) for (let id = 1; id <= 10; id++) feed.push({ id, step });
@@ -53,7 +43,7 @@ describe('latestBatches', () => {
 
   it('merges into the next batch while the reader has not taken the last one', async () => {
     const feed = handFed();
-    const batches = latestBatches(feed.source, (m) => m.id, 20);
+    const batches = latestBatches(feed.listen, (m) => m.id, 20);
     const first = batches.next();
     await wait(0);
     feed.push({ id: 1, step: 1 });
@@ -64,24 +54,29 @@ describe('latestBatches', () => {
       feed.push({ id: step, step });
       await wait(30);
     }
-    const seen: Move[][] = [];
-    feed.end();
-    for await (const batch of batches) seen.push(batch);
-    // At most the one batch handed over before the reader came back, then the rest merged.
-    expect(seen.length).toBeLessThanOrEqual(2);
-    const last = new Map<number, number>();
-    for (const batch of seen) for (const m of batch) last.set(m.id, m.step);
-    expect(Object.fromEntries(last)).toEqual({ 1: 6, 2: 2, 3: 3, 4: 4, 5: 5, 6: 6 });
+    // Nothing was queued while the reader looked away: the next batch holds everything since, merged.
+    const merged = (await batches.next()).value as Move[];
+    await batches.return();
+    expect(Object.fromEntries(merged.map((m) => [m.id, m.step]))).toEqual({
+      1: 6,
+      2: 2,
+      3: 3,
+      4: 4,
+      5: 5,
+      6: 6,
+    });
+    expect(merged).toHaveLength(6);
   });
 
-  it('sends nothing for a quiet interval and hands over what is left when the source ends', async () => {
+  it('sends nothing for a quiet interval, and stops listening when the reader leaves', async () => {
     const feed = handFed();
-    const batches = latestBatches(feed.source, (m) => m.id, 10);
+    const batches = latestBatches(feed.listen, (m) => m.id, 10);
     const next = batches.next();
     await wait(60);
+    expect(feed.listening()).toBe(true);
     feed.push({ id: 7, step: 1 });
-    feed.end();
     expect((await next).value).toEqual([{ id: 7, step: 1 }]);
-    expect((await batches.next()).done).toBe(true);
+    await batches.return();
+    expect(feed.listening()).toBe(false);
   });
 });

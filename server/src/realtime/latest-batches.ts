@@ -5,18 +5,22 @@
  */
 import { Repeater } from 'graphql-yoga';
 
+/** Starts calling `emit` with each event; returns the function that stops it. */
+export type Listen<T> = (emit: (event: T) => void) => () => void;
+
 /**
- * Batches `source` every `intervalMs` (nothing is sent for a quiet interval). A subscriber that has
- * not taken the previous batch yet gets no second one queued behind it: the events keep merging
- * into the next, so a slow reader sees fewer, fuller batches and the server holds one per reader.
+ * Batches the events `listen` delivers every `intervalMs` (nothing is sent for a quiet interval).
+ * Events are taken synchronously (no promise per event: thousands a second would cost more than
+ * the batches). A subscriber that has not taken the previous batch yet gets no second one queued
+ * behind it: the events keep merging into the next, so a slow reader sees fewer, fuller batches
+ * and the server holds one per reader.
  */
 export function latestBatches<T>(
-  source: AsyncIterable<T>,
+  listen: Listen<T>,
   keyOf: (event: T) => string | number,
   intervalMs: number,
 ): Repeater<T[]> {
   return new Repeater<T[]>(async (push, stop) => {
-    const iterator = source[Symbol.asyncIterator]();
     let pending = new Map<string | number, T>();
     let waiting = false;
     const flush = () => {
@@ -31,23 +35,12 @@ export function latestBatches<T>(
         () => undefined,
       );
     };
+    const unlisten = listen((event) => {
+      pending.set(keyOf(event), event);
+    });
     const timer = setInterval(flush, intervalMs);
-    const stopped = stop.then(() => ({ done: true as const, value: undefined }));
-    try {
-      for (;;) {
-        const next = await Promise.race([iterator.next(), stopped]);
-        if (next.done) {
-          // The source ended on its own: hand over what it left before closing.
-          if (pending.size > 0) await push([...pending.values()]);
-          break;
-        }
-        pending.set(keyOf(next.value), next.value);
-      }
-    } finally {
-      clearInterval(timer);
-      stop();
-      // Not awaited: a source waiting for its next event may only finish returning when one comes.
-      iterator.return?.()?.catch(() => undefined);
-    }
+    await stop;
+    clearInterval(timer);
+    unlisten();
   });
 }

@@ -17,7 +17,7 @@ import {
   type WorkerPosition,
   workerMovedVisible,
 } from '../../domain/positions/positions';
-import { latestBatches } from '../../realtime/latest-batches';
+import { type Listen, latestBatches } from '../../realtime/latest-batches';
 import { builder } from '../builder';
 import { actorOf, type GraphQLContext } from '../context';
 import { BBoxInput, PointInput, PointRef } from './scalars';
@@ -83,48 +83,64 @@ builder.queryField('workerPositions', (t) =>
   }),
 );
 
-/**
- * One LISTEN on `citygrid_worker` per database, started by the first `workerMoved` subscriber and
- * kept while the database is open; each notification is published to this instance's subscribers.
- */
-const workerFeeds = new WeakMap<Database, Promise<{ subscribe(): Repeater<WorkerMovedNotice> }>>();
+interface WorkerFeed {
+  /** Every move from now on, one event each. */
+  subscribe(): Repeater<WorkerMovedNotice>;
+  /** Calls `emit` synchronously with every move from now on; returns the function that stops it. */
+  listen: Listen<WorkerMovedNotice>;
+}
 
-function workerFeed(database: Database) {
+/**
+ * One LISTEN on `citygrid_worker` per database, started by the first subscriber and kept while the
+ * database is open; each notification is parsed once and handed to this instance's subscribers.
+ */
+const workerFeeds = new WeakMap<Database, Promise<WorkerFeed>>();
+
+function workerFeed(database: Database): Promise<WorkerFeed> {
   let feed = workerFeeds.get(database);
   if (!feed) {
     const pubsub = createPubSub<{ moved: [WorkerMovedNotice] }>();
+    const listeners = new Set<(notice: WorkerMovedNotice) => void>();
     feed = database
       .listen(WORKER_CHANNEL, (payload) => {
         const notice = parseWorkerMoved(payload);
-        if (notice) pubsub.publish('moved', notice);
+        if (!notice) return;
+        pubsub.publish('moved', notice);
+        for (const listener of listeners) listener(notice);
       })
-      .then(() => ({ subscribe: () => pubsub.subscribe('moved') }));
+      .then(() => ({
+        subscribe: () => pubsub.subscribe('moved'),
+        listen: (emit) => {
+          listeners.add(emit);
+          return () => listeners.delete(emit);
+        },
+      }));
     feed.catch(() => workerFeeds.delete(database));
     workerFeeds.set(database, feed);
   }
   return feed;
 }
 
-/** The moves the signed-in reader may see (scope, and `bbox` when given), as positions. */
-async function visibleMoves(ctx: GraphQLContext, rawBbox: unknown): Promise<AsyncIterable<WorkerPosition>> {
+function toPosition(n: WorkerMovedNotice): WorkerPosition {
+  return {
+    workerId: n.workerId,
+    location: n.location,
+    accuracyMeters: n.accuracyMeters,
+    onDuty: n.onDuty,
+    at: new Date(n.at),
+  };
+}
+
+/** Who is watching, and the visibility test for their scope (and `bbox`, when given). */
+async function moveReader(ctx: GraphQLContext, rawBbox: unknown) {
   const actor = actorOf(ctx);
   assertPositionReader(actor);
   const scope = await scopeOf(ctx.db, actor);
   const bbox = rawBbox ? parseInput(bboxSchema, rawBbox) : null;
-  const feed = await workerFeed(ctx.database);
-  return pipe(
-    feed.subscribe(),
-    filter((n: WorkerMovedNotice) => workerMovedVisible(n, scope, bbox)),
-    map(
-      (n: WorkerMovedNotice): WorkerPosition => ({
-        workerId: n.workerId,
-        location: n.location,
-        accuracyMeters: n.accuracyMeters,
-        onDuty: n.onDuty,
-        at: new Date(n.at),
-      }),
-    ),
-  );
+  return {
+    feed: await workerFeed(ctx.database),
+    visible: (n: WorkerMovedNotice) => workerMovedVisible(n, scope, bbox),
+  };
 }
 
 builder.subscriptionField('workerMoved', (t) =>
@@ -135,7 +151,10 @@ builder.subscriptionField('workerMoved', (t) =>
       'server instance. COMMANDER, SUPERVISOR, ADMIN.',
     authScopes: { loggedIn: true },
     args: { bbox: t.arg({ type: BBoxInput, required: false }) },
-    subscribe: (_root, args, ctx) => visibleMoves(ctx, args.bbox),
+    subscribe: async (_root, args, ctx) => {
+      const { feed, visible } = await moveReader(ctx, args.bbox);
+      return pipe(feed.subscribe(), filter(visible), map(toPosition));
+    },
     resolve: (position: WorkerPosition) => position,
   }),
 );
@@ -154,7 +173,12 @@ builder.subscriptionField('workersMoved', (t) =>
     },
     subscribe: async (_root, args, ctx) => {
       const { everyMs } = parseInput(moveBatchInput, { everyMs: args.everyMs ?? MOVE_BATCH_DEFAULT_MS });
-      return latestBatches(await visibleMoves(ctx, args.bbox), (p) => p.workerId, everyMs);
+      const { feed, visible } = await moveReader(ctx, args.bbox);
+      const listen: Listen<WorkerPosition> = (emit) =>
+        feed.listen((n) => {
+          if (visible(n)) emit(toPosition(n));
+        });
+      return latestBatches(listen, (p) => p.workerId, everyMs);
     },
     resolve: (batch: WorkerPosition[]) => batch,
   }),
