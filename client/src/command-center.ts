@@ -28,7 +28,7 @@ import { LiveBatcher } from './live/batcher';
 import { type Subscription, subscribe } from './live/sse';
 import { CommandMap } from './map/command-map';
 import { CASE_STATUSES, OPEN_STATUSES } from './map/palette';
-import { DEFAULT_LAYERS, type LayerGroup } from './map/style';
+import { DEFAULT_LAYERS, LAYER_GROUPS, type LayerGroup } from './map/style';
 import { renderAlarmFeed } from './panels/alarm-feed';
 import { CaseDrawer } from './panels/case-drawer';
 import { renderHeader } from './panels/header';
@@ -92,7 +92,12 @@ export class CommandCenter {
   private readonly caseDrawer: CaseDrawer;
   private readonly sensorDrawer: SensorDrawer;
   private readonly visibleStatuses = new Set<CaseStatus>(CASE_STATUSES);
-  private readonly visibleLayers = new Set<LayerGroup>(DEFAULT_LAYERS);
+  /**
+   * The city-wide case layers (points, counts, heatmap, choropleth) show every case in the user's
+   * region; a department user sees only the cases dispatched to it, and the server refuses them those.
+   */
+  private readonly offeredLayers: ReadonlySet<LayerGroup>;
+  private readonly visibleLayers: Set<LayerGroup>;
   private heatDays = 7;
   private counts: LoadedCounts | null = null;
   /** From the choropleth's counts, which may come before the outlines. */
@@ -138,6 +143,13 @@ export class CommandCenter {
 
   constructor(options: CommandCenterOptions) {
     this.options = options;
+    const cityWideCases = options.user.role !== 'DEPARTMENT';
+    this.offeredLayers = new Set(
+      (Object.keys(LAYER_GROUPS) as LayerGroup[]).filter(
+        (g) => cityWideCases || (g !== 'cases' && g !== 'heat'),
+      ),
+    );
+    this.visibleLayers = new Set(DEFAULT_LAYERS.filter((g) => this.offeredLayers.has(g)));
     const mapContainer = h('div', { class: 'map', id: 'map', 'data-testid': 'map', tabindex: '0' });
     this.caseDrawer = new CaseDrawer({
       request: options.request,
@@ -241,7 +253,12 @@ export class CommandCenter {
     this.kpiSlot.replaceChildren(renderKpiStrip(this.kpis));
     this.sidebarSlot.replaceChildren(
       renderLayerPanel(
-        { visibleStatuses: this.visibleStatuses, visibleLayers: this.visibleLayers, heatDays: this.heatDays },
+        {
+          visibleStatuses: this.visibleStatuses,
+          visibleLayers: this.visibleLayers,
+          offeredLayers: this.offeredLayers,
+          heatDays: this.heatDays,
+        },
         {
           onToggleStatus: (status) => {
             toggle(this.visibleStatuses, status);
@@ -383,6 +400,7 @@ export class CommandCenter {
   }
 
   private async refreshCellCounts(): Promise<void> {
+    if (!this.offeredLayers.has('cases')) return;
     const token = currentToken();
     const response = await fetch('/tiles/grid_cells/stats.json', {
       headers: token ? { authorization: `Bearer ${token}` } : {},

@@ -310,6 +310,21 @@ describe.skipIf(skip)('command center', () => {
     },
     BROWSER_TEST_TIMEOUT,
   );
+
+  test(
+    'a department user gets the map without the city-wide case layers, and asks for none of them',
+    async () => {
+      const { session, page, pageErrors } = await signIn('dept-water');
+      expect((await page.evaluate(rendered, 'grid-cells-fill')).ids.length).toBeGreaterThan(0);
+      const asked = session.requests.map((r) => r.url());
+      expect(asked.filter((url) => url.includes('/tiles/cases/') || url.includes('stats.json'))).toEqual([]);
+      expect(await page.locator('[data-layer=cases], [data-layer=heat]').count()).toBe(0);
+      expect(await page.locator('[data-layer=sensors]').count()).toBe(1);
+      expect(pageErrors).toEqual([]);
+      await session.context.close();
+    },
+    BROWSER_TEST_TIMEOUT,
+  );
 });
 
 async function waitForMap(page: Page): Promise<void> {

@@ -20,6 +20,8 @@ import type { LayerGroup } from '../map/style';
 export interface LayerPanelState {
   visibleStatuses: ReadonlySet<CaseStatus>;
   visibleLayers: ReadonlySet<LayerGroup>;
+  /** The layer switches this user is offered (all of them unless given). */
+  offeredLayers?: ReadonlySet<LayerGroup>;
   heatDays: number;
 }
 
@@ -39,7 +41,7 @@ export function renderLayerPanel(
   const layers = h(
     'div',
     { class: 'layer-toggles', role: 'group', 'aria-label': t('panel.layers') },
-    ...LAYER_TOGGLES.map((group) => {
+    ...LAYER_TOGGLES.filter((group) => state.offeredLayers?.has(group) ?? true).map((group) => {
       const on = state.visibleLayers.has(group);
       return h(
         'button',
