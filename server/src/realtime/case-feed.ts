@@ -1,16 +1,22 @@
 /**
  * Live case events: each server instance LISTENs on `citygrid_case` and republishes every
  * notification to its own subscribers. The notification is sent inside the transaction that
- * changed the case, so what arrives here has committed — whichever instance committed it.
+ * changed the case, so what arrives here has committed — whichever instance committed it. Each
+ * subscriber reads from its own bounded queue (realtime/fan-out.ts): one that falls behind ends
+ * with LAGGING instead of losing events or breaking the listener.
  */
 import type { Database } from '@citygrid/db';
-import { createPubSub, filter, map, pipe, type Repeater } from 'graphql-yoga';
+import { filter, map, pipe, type Repeater } from 'graphql-yoga';
 import type { Logger } from 'pino';
 import { CASE_CHANNEL, type CaseChangeNotice, parseCaseChangeNotice } from '../domain/cases/notify';
+import { createFanOut } from './fan-out';
 
 export interface CaseFeed {
-  /** Every committed case change from now on, until the iterator is returned. */
-  subscribe(): Repeater<CaseChangeNotice>;
+  /**
+   * Every committed case change from now on that passes `accept`, until the iterator is returned;
+   * ends with a LAGGING error if the reader falls too far behind.
+   */
+  subscribe(accept?: (notice: CaseChangeNotice) => boolean): Repeater<CaseChangeNotice>;
   close(): Promise<void>;
 }
 
@@ -31,15 +37,17 @@ export async function startCaseFeed(database: Database, logger: Logger): Promise
     return handle(database, existing);
   }
   const log = logger.child({ module: 'case-feed' });
-  const pubsub = createPubSub<{ caseChanged: [CaseChangeNotice] }>();
+  const fanOut = createFanOut<CaseChangeNotice>({
+    onListenerError: (err) => log.error({ err }, 'case subscriber failed on a notification'),
+  });
   const unlisten = await database.listen(CASE_CHANNEL, (payload) => {
     const notice = parseCaseChangeNotice(payload);
-    if (notice) pubsub.publish('caseChanged', notice);
+    if (notice) fanOut.publish(notice);
     else log.warn({ bytes: payload.length }, 'unreadable case notification');
   });
   const entry: Running = {
     users: 1,
-    feed: { subscribe: () => pubsub.subscribe('caseChanged'), close: async () => {} },
+    feed: { subscribe: (accept) => fanOut.subscribe(accept), close: async () => {} },
     stop: unlisten,
   };
   running.set(database, entry);
@@ -49,7 +57,7 @@ export async function startCaseFeed(database: Database, logger: Logger): Promise
 function handle(database: Database, entry: Running): CaseFeed {
   let closed = false;
   return {
-    subscribe: () => entry.feed.subscribe(),
+    subscribe: (accept) => entry.feed.subscribe(accept),
     async close() {
       if (closed) return;
       closed = true;
@@ -71,7 +79,9 @@ export function caseFeedOf(database: Database): CaseFeed {
 
 /**
  * A subscriber's view of the feed: each notice passes `accept` (a cheap test on the notice's
- * region ids) and `load` (reading the case as the subscriber may see it; undefined drops it).
+ * region ids, applied as it arrives so that others' notices do not fill this subscriber's queue)
+ * and `load` (reading the case as the subscriber may see it, one at a time in commit order;
+ * undefined drops it).
  */
 export function caseChangesFor<T>(
   feed: CaseFeed,
@@ -79,8 +89,7 @@ export function caseChangesFor<T>(
   load: (notice: CaseChangeNotice) => Promise<T | undefined>,
 ): AsyncIterable<T> {
   return pipe(
-    feed.subscribe(),
-    filter(accept),
+    feed.subscribe(accept),
     map(async (notice: CaseChangeNotice) => load(notice).catch(() => undefined)),
     filter((item: T | undefined): item is T => item !== undefined),
   );
