@@ -121,8 +121,15 @@ export class Ingester {
     await this.deps.devices.preload();
     await this.deps.rules.refresh(true);
     // Before the watermarks are seeded from them: values a killed worker had not written yet.
-    const repaired = await repairLatest(this.sql);
-    if (repaired > 0) options.logger.info({ repaired }, 'latest values caught up from readings');
+    // Best effort: should it fail (a deadlock with another worker's flush, say), the readings are
+    // stored all the same, the sensors' next readings bring their rows up to date, and stale
+    // watermarks only send stored readings through the fall-back.
+    try {
+      const repaired = await repairLatest(this.sql);
+      if (repaired > 0) options.logger.info({ repaired }, 'latest values caught up from readings');
+    } catch (err) {
+      options.logger.warn({ err: (err as Error).message }, 'latest values not caught up from readings');
+    }
     await this.deps.watermarks?.load();
     const persistent = options.clientId !== undefined;
     const v5 = (options.protocolVersion ?? 5) === 5;

@@ -16,7 +16,8 @@
  * Knobs: BENCH_RATES (msg/s, comma-separated), BENCH_STEP_SECONDS, BENCH_DEVICES, BENCH_WORKERS,
  * BENCH_WRITERS (batches in flight per worker, default 2), BENCH_BATCH (max messages per batch),
  * BENCH_CPU_PROF=<dir> (V8 profiles of the workers), BENCH_WORKER_NODE_ARGS, and
- * BENCH_INGEST_LOG_LEVEL=debug (each batch's size, path and time on stderr).
+ * BENCH_INGEST_LOG_LEVEL=debug (each batch's size, path and time on stderr). The workers inherit
+ * the environment, so INGEST_LATEST_FLUSH_MS=0 measures latest values written in every batch.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
