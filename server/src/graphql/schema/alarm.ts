@@ -1,5 +1,6 @@
 /** Alarms raised by the telemetry pipeline: the scoped list, acknowledging, and their rule and case. */
-import { Repeater } from 'graphql-yoga';
+import type { Database } from '@citygrid/db';
+import { filter, map, pipe } from 'graphql-yoga';
 import {
   type AlarmRuleView,
   type AlarmView,
@@ -13,6 +14,7 @@ import { getCase, parseId } from '../../domain/cases/queries';
 import { BadUserInput, NotFound } from '../../domain/errors';
 import { regionsByIds } from '../../domain/reference/regions';
 import { getSensor } from '../../domain/sensors/sensors';
+import { createFanOut, type FanOut } from '../../realtime/fan-out';
 import { builder } from '../builder';
 import { actorOf } from '../context';
 import { CaseRef } from './case';
@@ -164,6 +166,33 @@ function alarmInScope(scope: Scope, a: AlarmView): boolean {
   return false;
 }
 
+/**
+ * One LISTEN on the alarm channel per database, started by the first subscriber and kept while the
+ * database is open; each subscriber gets the changed alarms' ids through its own bounded queue.
+ */
+const alarmFeeds = new WeakMap<Database, Promise<FanOut<number>>>();
+
+function alarmFeed(database: Database): Promise<FanOut<number>> {
+  let feed = alarmFeeds.get(database);
+  if (!feed) {
+    const fanOut = createFanOut<number>();
+    feed = database
+      .listen(ALARM_CHANNEL, (payload) => {
+        let id: unknown;
+        try {
+          id = (JSON.parse(payload) as { id?: unknown }).id;
+        } catch {
+          return;
+        }
+        if (typeof id === 'number') fanOut.publish(id);
+      })
+      .then(() => fanOut);
+    feed.catch(() => alarmFeeds.delete(database));
+    alarmFeeds.set(database, feed);
+  }
+  return feed;
+}
+
 builder.subscriptionField('alarmChanged', (t) =>
   t.field({
     type: AlarmRef,
@@ -181,25 +210,15 @@ builder.subscriptionField('alarmChanged', (t) =>
         if (!found) throw new BadUserInput(`unknown region ${regionId}`, { field: 'regionId' });
         region = { level: found.level, regionId };
       }
-      return new Repeater<AlarmView>(async (push, stop) => {
-        // database.listen multiplexes every subscription onto the process's one LISTEN connection.
-        const unlisten = await ctx.database.listen(ALARM_CHANNEL, (payload) => {
-          let id: number | undefined;
-          try {
-            id = (JSON.parse(payload) as { id?: number }).id;
-          } catch {
-            return;
-          }
-          if (typeof id !== 'number') return;
-          void alarmById(ctx.db, id)
-            .then((a) => {
-              if (a && alarmInScope(scope, a) && (!region || alarmInScope(region, a))) return push(a);
-            })
-            .catch(() => {});
-        });
-        await stop;
-        await unlisten();
-      });
+      const visible = (a: AlarmView | undefined): a is AlarmView =>
+        a !== undefined && alarmInScope(scope, a) && (!region || alarmInScope(region, a));
+      // The notice carries only the id, so the scope test needs the alarm: read one at a time, in
+      // the order the changes were announced (raised before acknowledged, never the other way).
+      return pipe(
+        (await alarmFeed(ctx.database)).subscribe(),
+        map((id: number) => alarmById(ctx.db, id).catch(() => undefined)),
+        filter(visible),
+      );
     },
     resolve: (alarm) => alarm,
   }),

@@ -1,7 +1,7 @@
 /** Grid workers' live positions: `updateMyPosition`, the latest positions, and `workerMoved`. */
 
 import type { Database } from '@citygrid/db';
-import { createPubSub, filter, map, pipe, type Repeater } from 'graphql-yoga';
+import { map, pipe, type Repeater } from 'graphql-yoga';
 import { scopeOf } from '../../domain/auth/scope';
 import { parseInput } from '../../domain/errors';
 import {
@@ -17,6 +17,7 @@ import {
   type WorkerPosition,
   workerMovedVisible,
 } from '../../domain/positions/positions';
+import { createFanOut } from '../../realtime/fan-out';
 import { type Listen, latestBatches } from '../../realtime/latest-batches';
 import { builder } from '../builder';
 import { actorOf, type GraphQLContext } from '../context';
@@ -84,8 +85,8 @@ builder.queryField('workerPositions', (t) =>
 );
 
 interface WorkerFeed {
-  /** Every move from now on, one event each. */
-  subscribe(): Repeater<WorkerMovedNotice>;
+  /** Every move from now on that passes `accept`, one event each (bounded queue: realtime/fan-out.ts). */
+  subscribe(accept: (notice: WorkerMovedNotice) => boolean): Repeater<WorkerMovedNotice>;
   /** Calls `emit` synchronously with every move from now on; returns the function that stops it. */
   listen: Listen<WorkerMovedNotice>;
 }
@@ -99,21 +100,15 @@ const workerFeeds = new WeakMap<Database, Promise<WorkerFeed>>();
 function workerFeed(database: Database): Promise<WorkerFeed> {
   let feed = workerFeeds.get(database);
   if (!feed) {
-    const pubsub = createPubSub<{ moved: [WorkerMovedNotice] }>();
-    const listeners = new Set<(notice: WorkerMovedNotice) => void>();
+    const fanOut = createFanOut<WorkerMovedNotice>();
     feed = database
       .listen(WORKER_CHANNEL, (payload) => {
         const notice = parseWorkerMoved(payload);
-        if (!notice) return;
-        pubsub.publish('moved', notice);
-        for (const listener of listeners) listener(notice);
+        if (notice) fanOut.publish(notice);
       })
       .then(() => ({
-        subscribe: () => pubsub.subscribe('moved'),
-        listen: (emit) => {
-          listeners.add(emit);
-          return () => listeners.delete(emit);
-        },
+        subscribe: (accept) => fanOut.subscribe(accept),
+        listen: (emit) => fanOut.listen(emit),
       }));
     feed.catch(() => workerFeeds.delete(database));
     workerFeeds.set(database, feed);
@@ -153,7 +148,7 @@ builder.subscriptionField('workerMoved', (t) =>
     args: { bbox: t.arg({ type: BBoxInput, required: false }) },
     subscribe: async (_root, args, ctx) => {
       const { feed, visible } = await moveReader(ctx, args.bbox);
-      return pipe(feed.subscribe(), filter(visible), map(toPosition));
+      return pipe(feed.subscribe(visible), map(toPosition));
     },
     resolve: (position: WorkerPosition) => position,
   }),
