@@ -493,11 +493,18 @@ export class CommandCenter {
         token,
         onState: setLive,
         onData: (d) => cases.push(d.caseChanged),
+        // Back after a drop or a LAGGING end: what was missed is read afresh.
+        onResync: () => {
+          void this.refreshQueue();
+          this.schedule('stats', 1500, () => this.refreshCellCounts());
+          this.schedule('tiles', 1500, async () => this.commandMap.reloadCaseTiles());
+        },
       }),
       subscribe<{ alarmChanged: AlarmItem }>({
         query: ALARM_CHANGED,
         token,
         onData: (d) => alarms.push(d.alarmChanged),
+        onResync: () => void this.refreshAlarms(),
       }),
       subscribe<{ workersMoved: WorkerPoint[] }>({
         query: WORKERS_MOVED,

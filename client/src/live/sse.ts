@@ -2,7 +2,9 @@
  * GraphQL subscriptions over SSE (graphql-yoga's GraphQL-over-SSE on /graphql), read from a fetch
  * so the Bearer token can go in a header (EventSource cannot send one). Reconnects with backoff;
  * a subscription the server refuses (e.g. a field it does not have yet) reports once through
- * `onRefused` and stops.
+ * `onRefused` and stops. A subscription the server ends because its reader fell too far behind
+ * (CONFLICT, reason LAGGING) is opened again like a dropped one; after any such gap, once the new
+ * stream is open, `onResync` tells the caller to refetch what it shows (events in the gap are gone).
  */
 
 export interface Subscription {
@@ -16,12 +18,15 @@ export interface SubscribeOptions<T> {
   onData: (data: T) => void;
   onRefused?: (message: string) => void;
   onState?: (connected: boolean) => void;
+  /** Called when a stream opens after a drop or a LAGGING end: refetch, events may have been missed. */
+  onResync?: () => void;
 }
 
 export function subscribe<T>(options: SubscribeOptions<T>): Subscription {
   let stopped = false;
   let controller: AbortController | undefined;
   let failures = 0;
+  let opened = false;
 
   async function run(): Promise<void> {
     while (!stopped) {
@@ -48,6 +53,9 @@ export function subscribe<T>(options: SubscribeOptions<T>): Subscription {
         if (!response.body) throw new Error('no body');
         options.onState?.(true);
         failures = 0;
+        // Subscribed first, then refetched: nothing committed in between is missed.
+        if (opened) options.onResync?.();
+        opened = true;
         const refused = await readEvents(response.body, options.onData);
         if (refused) {
           options.onRefused?.(refused);
@@ -72,7 +80,10 @@ export function subscribe<T>(options: SubscribeOptions<T>): Subscription {
   };
 }
 
-/** Reads events until the stream ends; returns an error message if the server sent errors instead of data. */
+/**
+ * Reads events until the stream ends; returns an error message if the server refused with errors
+ * instead of data (a LAGGING end is no refusal: it returns null and the caller subscribes again).
+ */
 async function readEvents<T>(
   body: ReadableStream<Uint8Array>,
   onData: (data: T) => void,
@@ -97,14 +108,16 @@ async function readEvents<T>(
         .map((l) => l.slice(5).trimStart())
         .join('\n');
       if (!data) continue;
-      let payload: { data?: T; errors?: { message: string }[] };
+      let payload: { data?: T; errors?: { message: string; extensions?: { reason?: string } }[] };
       try {
         payload = JSON.parse(data);
       } catch {
         continue;
       }
       if (payload.data) onData(payload.data);
-      else if (payload.errors?.length) return payload.errors[0]!.message;
+      else if (payload.errors?.length) {
+        return payload.errors[0]!.extensions?.reason === 'LAGGING' ? null : payload.errors[0]!.message;
+      }
     }
   }
 }
