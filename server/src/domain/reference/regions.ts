@@ -5,6 +5,9 @@
 import { asGeoJson, type Executor, type Geometry, type LonLat, lonLatOf } from '@citygrid/db';
 import { type RegionLevel, regions } from '@citygrid/db/schema';
 import { and, asc, eq, inArray, isNull } from 'drizzle-orm';
+import type { Scope } from '../auth/scope';
+import { parseId } from '../cases/queries';
+import { BadUserInput } from '../errors';
 
 export interface RegionView {
   id: number;
@@ -58,6 +61,18 @@ export function regionsByIds(db: Executor, ids: readonly number[]): Promise<Regi
     .select(columns)
     .from(regions)
     .where(inArray(regions.id, [...ids]));
+}
+
+/**
+ * An optional `regionId` argument (a subscription's narrowing of what it follows) as a scope:
+ * undefined when not given; an unknown region is BAD_USER_INPUT.
+ */
+export async function regionArgScope(db: Executor, rawId: unknown): Promise<Scope | undefined> {
+  if (rawId == null) return undefined;
+  const regionId = parseId(rawId, 'regionId');
+  const [found] = await regionsByIds(db, [regionId]);
+  if (!found) throw new BadUserInput(`unknown region ${regionId}`, { field: 'regionId' });
+  return { level: found.level, regionId };
 }
 
 /** Outlines as GeoJSON, simplified to 6 decimals (≈ 0.1 m). */

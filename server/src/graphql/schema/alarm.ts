@@ -11,8 +11,8 @@ import {
 } from '../../domain/alarms/alarms';
 import { type Scope, scopeOf } from '../../domain/auth/scope';
 import { getCase, parseId } from '../../domain/cases/queries';
-import { BadUserInput, NotFound } from '../../domain/errors';
-import { regionsByIds } from '../../domain/reference/regions';
+import { NotFound } from '../../domain/errors';
+import { regionArgScope } from '../../domain/reference/regions';
 import { getSensor } from '../../domain/sensors/sensors';
 import { createFanOut, type FanOut } from '../../realtime/fan-out';
 import { builder } from '../builder';
@@ -203,13 +203,7 @@ builder.subscriptionField('alarmChanged', (t) =>
     subscribe: async (_root, args, ctx) => {
       const actor = actorOf(ctx);
       const scope = await scopeOf(ctx.db, actor);
-      let region: Scope | undefined;
-      if (args.regionId != null) {
-        const regionId = parseId(args.regionId, 'regionId');
-        const [found] = await regionsByIds(ctx.db, [regionId]);
-        if (!found) throw new BadUserInput(`unknown region ${regionId}`, { field: 'regionId' });
-        region = { level: found.level, regionId };
-      }
+      const region = await regionArgScope(ctx.db, args.regionId);
       const visible = (a: AlarmView | undefined): a is AlarmView =>
         a !== undefined && alarmInScope(scope, a) && (!region || alarmInScope(region, a));
       // The notice carries only the id, so the scope test needs the alarm: read one at a time, in

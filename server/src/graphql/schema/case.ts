@@ -5,15 +5,14 @@
 
 import type { CaseEvent } from '@citygrid/db/schema';
 import { rejectReason } from '@citygrid/db/schema';
-import { rowInScope, type Scope, scopeOf } from '../../domain/auth/scope';
+import { rowInScope, scopeOf } from '../../domain/auth/scope';
 import { possibleDuplicates } from '../../domain/cases/duplicates';
 import type { CaseChangeNotice } from '../../domain/cases/notify';
-import { getCase, listCases, parseId } from '../../domain/cases/queries';
+import { getCase, listCases } from '../../domain/cases/queries';
 import { reportCase } from '../../domain/cases/report';
 import { type CaseRow, isOverdue } from '../../domain/cases/view';
 import { caseWorkflow } from '../../domain/cases/workflow';
-import { BadUserInput } from '../../domain/errors';
-import { regionsByIds } from '../../domain/reference/regions';
+import { regionArgScope } from '../../domain/reference/regions';
 import { caseChangesFor, caseFeedOf } from '../../realtime/case-feed';
 import { builder } from '../builder';
 import { actorOf } from '../context';
@@ -350,13 +349,7 @@ builder.subscriptionField('caseChanged', (t) =>
     subscribe: async (_root, args, ctx) => {
       const actor = actorOf(ctx);
       const scope = await scopeOf(ctx.db, actor);
-      let region: Scope | undefined;
-      if (args.regionId != null) {
-        const regionId = parseId(args.regionId, 'regionId');
-        const [found] = await regionsByIds(ctx.db, [regionId]);
-        if (!found) throw new BadUserInput(`unknown region ${regionId}`, { field: 'regionId' });
-        region = { level: found.level, regionId };
-      }
+      const region = await regionArgScope(ctx.db, args.regionId);
       const accept = (n: CaseChangeNotice) => rowInScope(scope, n) && (!region || rowInScope(region, n));
       // Read as the subscriber: the department rule and anything else of caseVisibility apply.
       const load = async (n: CaseChangeNotice): Promise<CaseChange> => {
