@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { pruneWorkerTracks } from '../../server/src/domain/positions/positions';
 import { testDatabase } from '../helpers/db';
 import { startTestServer, type TestServer } from '../helpers/server';
+import { subscribeSse } from '../helpers/sse';
 import { cellCentre, makeTestCity, makeUser, type TestCity } from './factories';
 
 const database = await testDatabase();
@@ -159,60 +160,18 @@ describe('track retention', () => {
 
 /** A `workerMoved` subscription over SSE. */
 async function watch(token: string, bbox?: Record<string, number>) {
-  const controller = new AbortController();
-  const response = await fetch(`${server.url}/graphql`, {
-    method: 'POST',
-    signal: controller.signal,
-    headers: {
-      'content-type': 'application/json',
-      accept: 'text/event-stream',
-      authorization: `Bearer ${token}`,
-    },
-    body: JSON.stringify({
-      query:
-        'subscription W($b: BBoxInput) { workerMoved(bbox: $b) { workerId location { lon lat } onDuty at } }',
-      variables: { b: bbox ?? null },
-    }),
-  });
-  expect(response.headers.get('content-type')).toContain('text/event-stream');
-  const reader = response.body!.getReader();
-  const decoder = new TextDecoder();
-  const events: { workerId: string; location: { lon: number; lat: number }; onDuty: boolean }[] = [];
-  const errors: { extensions?: { code?: string } }[] = [];
-  let buffer = '';
-  const pump = (async () => {
-    for (;;) {
-      const { done, value } = await reader.read().catch(() => ({ done: true, value: undefined }));
-      if (done) return;
-      buffer += decoder.decode(value, { stream: true });
-      for (let end = buffer.indexOf('\n\n'); end >= 0; end = buffer.indexOf('\n\n')) {
-        const data = buffer
-          .slice(0, end)
-          .split('\n')
-          .filter((l) => l.startsWith('data:'))
-          .map((l) => l.slice(5).trim())
-          .join('\n');
-        buffer = buffer.slice(end + 2);
-        if (!data) continue;
-        const message = JSON.parse(data) as {
-          data?: { workerMoved: (typeof events)[number] };
-          errors?: typeof errors;
-        };
-        if (message.errors) errors.push(...message.errors);
-        if (message.data?.workerMoved) events.push(message.data.workerMoved);
-      }
-    }
-  })();
-  // Let the subscription reach the server's LISTEN before anything moves.
-  await new Promise((r) => setTimeout(r, 300));
-  return {
-    events,
-    errors,
-    async close() {
-      controller.abort();
-      await pump;
-    },
-  };
+  const sub = await subscribeSse<{
+    workerId: string;
+    location: { lon: number; lat: number };
+    onDuty: boolean;
+  }>(
+    server.url,
+    token,
+    'subscription W($b: BBoxInput) { workerMoved(bbox: $b) { workerId location { lon lat } onDuty at } }',
+    { b: bbox ?? null },
+    'workerMoved',
+  );
+  return { events: sub.data, errors: sub.errors, close: sub.close };
 }
 
 describe('workerMoved', () => {

@@ -8,6 +8,7 @@ import { type Database, openDatabase } from '@citygrid/db';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { type TestDatabase, testDatabase } from '../helpers/db';
 import { startTestServer, type TestServer } from '../helpers/server';
+import { subscribeSse } from '../helpers/sse';
 import { act, makeWorld, seedCaseAt, trailOf, type World } from './workflow-world';
 
 interface Change {
@@ -16,73 +17,14 @@ interface Change {
 }
 
 /** A `caseChanged` subscription over SSE (graphql-yoga's "distinct connections" protocol). */
-async function subscribe(server: TestServer, token: string, regionId?: string, fields = 'id status version') {
-  const controller = new AbortController();
-  const response = await fetch(`${server.url}/graphql`, {
-    method: 'POST',
-    signal: controller.signal,
-    headers: {
-      'content-type': 'application/json',
-      accept: 'text/event-stream',
-      authorization: `Bearer ${token}`,
-    },
-    body: JSON.stringify({
-      query: `subscription S($r: ID) { caseChanged(regionId: $r) { action case { ${fields} } } }`,
-      variables: { r: regionId ?? null },
-    }),
-  });
-  expect(response.status).toBe(200);
-  expect(response.headers.get('content-type')).toContain('text/event-stream');
-  const reader = response.body!.getReader();
-  const decoder = new TextDecoder();
-  let buffer = '';
-  const queue: Change[] = [];
-  const errors: unknown[] = [];
-  let wake: (() => void) | undefined;
-  const pump = (async () => {
-    for (;;) {
-      const { done, value } = await reader.read().catch(() => ({ done: true, value: undefined }));
-      if (done) return;
-      buffer += decoder.decode(value, { stream: true });
-      let end = buffer.indexOf('\n\n');
-      while (end >= 0) {
-        const block = buffer.slice(0, end);
-        buffer = buffer.slice(end + 2);
-        const data = block
-          .split('\n')
-          .filter((l) => l.startsWith('data:'))
-          .map((l) => l.slice(5).trim())
-          .join('\n');
-        if (data) {
-          const message = JSON.parse(data) as { data?: { caseChanged: Change }; errors?: unknown[] };
-          if (message.errors) errors.push(...message.errors);
-          if (message.data?.caseChanged) queue.push(message.data.caseChanged);
-          wake?.();
-        }
-        end = buffer.indexOf('\n\n');
-      }
-    }
-  })();
-  return {
-    errors,
-    /** The next event, or undefined if none arrives within `ms`. */
-    async next(ms: number): Promise<Change | undefined> {
-      const deadline = Date.now() + ms;
-      while (queue.length === 0) {
-        const left = deadline - Date.now();
-        if (left <= 0) return undefined;
-        await new Promise<void>((resolve) => {
-          wake = resolve;
-          setTimeout(resolve, left);
-        });
-      }
-      return queue.shift();
-    },
-    async close() {
-      controller.abort();
-      await pump;
-    },
-  };
+function subscribe(server: TestServer, token: string, regionId?: string, fields = 'id status version') {
+  return subscribeSse<Change>(
+    server.url,
+    token,
+    `subscription S($r: ID) { caseChanged(regionId: $r) { action case { ${fields} } } }`,
+    { r: regionId ?? null },
+    'caseChanged',
+  );
 }
 
 let database: TestDatabase;

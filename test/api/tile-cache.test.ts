@@ -65,6 +65,8 @@ beforeAll(async () => {
 });
 afterAll(() => caching?.close());
 
+// Skipped only on the embedded database, which has no tile cache (it renders every request; the
+// tile tests in tiles.test.ts cover that path); CI runs on PostgreSQL, where this always runs.
 describe.skipIf(database.kind !== 'postgres')(
   'tile cache (PostgreSQL: the embedded mode renders every tile)',
   () => {

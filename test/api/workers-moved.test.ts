@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { testDatabase } from '../helpers/db';
 import { startTestServer, type TestServer } from '../helpers/server';
+import { subscribeSse } from '../helpers/sse';
 import { cellCentre, makeTestCity, makeUser, type TestCity } from './factories';
 
 const database = await testDatabase();
@@ -48,54 +49,13 @@ afterAll(() => server?.close());
 
 /** A `workersMoved` subscription over SSE, collecting its batches. */
 async function watch(token: string, variables: Record<string, unknown> = {}) {
-  const controller = new AbortController();
-  const response = await fetch(`${server.url}/graphql`, {
-    method: 'POST',
-    signal: controller.signal,
-    headers: {
-      'content-type': 'application/json',
-      accept: 'text/event-stream',
-      authorization: `Bearer ${token}`,
-    },
-    body: JSON.stringify({ query: WATCH, variables }),
-  });
-  expect(response.headers.get('content-type')).toContain('text/event-stream');
-  const reader = response.body!.getReader();
-  const decoder = new TextDecoder();
-  const batches: Position[][] = [];
-  const errors: { extensions?: { code?: string } }[] = [];
-  let buffer = '';
-  const pump = (async () => {
-    for (;;) {
-      const { done, value } = await reader.read().catch(() => ({ done: true, value: undefined }));
-      if (done) return;
-      buffer += decoder.decode(value, { stream: true });
-      for (let end = buffer.indexOf('\n\n'); end >= 0; end = buffer.indexOf('\n\n')) {
-        const data = buffer
-          .slice(0, end)
-          .split('\n')
-          .filter((l) => l.startsWith('data:'))
-          .map((l) => l.slice(5).trim())
-          .join('\n');
-        buffer = buffer.slice(end + 2);
-        if (!data) continue;
-        const message = JSON.parse(data) as { data?: { workersMoved: Position[] }; errors?: typeof errors };
-        if (message.errors) errors.push(...message.errors);
-        if (message.data?.workersMoved) batches.push(message.data.workersMoved);
-      }
-    }
-  })();
-  // Let the subscription reach the server's LISTEN before anything moves.
-  await new Promise((r) => setTimeout(r, 300));
+  const sub = await subscribeSse<Position[]>(server.url, token, WATCH, variables, 'workersMoved');
   return {
-    batches,
-    errors,
+    batches: sub.data,
+    errors: sub.errors,
     /** The latest position seen per worker id. */
-    latest: () => new Map(batches.flat().map((p) => [Number(p.workerId), p])),
-    async close() {
-      controller.abort();
-      await pump;
-    },
+    latest: () => new Map(sub.data.flat().map((p) => [Number(p.workerId), p])),
+    close: sub.close,
   };
 }
 

@@ -15,6 +15,7 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testDatabase } from '../helpers/db';
 import { startTestServer, type TestServer } from '../helpers/server';
+import { subscribeSse } from '../helpers/sse';
 
 const database = await testDatabase();
 const sql = databaseSql(database);
@@ -215,47 +216,20 @@ describe('alarms', () => {
 describe('alarmChanged', () => {
   it('streams an alarm in scope when it is raised', async () => {
     await register('mh-gql-7');
-    const controller = new AbortController();
-    const response = await fetch(`${server.url}/graphql`, {
-      method: 'POST',
-      signal: controller.signal,
-      headers: {
-        'content-type': 'application/json',
-        accept: 'text/event-stream',
-        authorization: `Bearer ${commander}`,
-      },
-      body: JSON.stringify({
-        query: 'subscription { alarmChanged { id status severity sensor { deviceId } } }',
-      }),
-    });
-    expect(response.headers.get('content-type')).toContain('text/event-stream');
-    const reader = response.body!.getReader();
-    const events: { id: string; status: string; sensor: { deviceId: string } }[] = [];
-    const reading = (async () => {
-      let buffer = '';
-      for (;;) {
-        const { value, done } = await reader.read();
-        if (done) return;
-        buffer += new TextDecoder().decode(value);
-        const blocks = buffer.split('\n\n');
-        buffer = blocks.pop() ?? '';
-        for (const block of blocks) {
-          const data = block.split('\n').find((l) => l.startsWith('data:'));
-          if (!data) continue;
-          const body = JSON.parse(data.slice(5)) as { data?: { alarmChanged: (typeof events)[number] } };
-          if (body.data?.alarmChanged) events.push(body.data.alarmChanged);
-        }
-      }
-    })().catch(() => {});
-    // The subscription is live once the server answered the headers; give LISTEN a moment.
-    await new Promise((r) => setTimeout(r, 300));
+    const sub = await subscribeSse<{ id: string; status: string; sensor: { deviceId: string } }>(
+      server.url,
+      commander,
+      'subscription { alarmChanged { id status severity sensor { deviceId } } }',
+      {},
+      'alarmChanged',
+    );
+    const events = sub.data;
     const result = await send('mh-gql-7', [[Date.now() - 2000, { tilt: 40, open: 1 }]]);
     const alarmId = String(result.rules.raised[0]);
     const deadline = Date.now() + 10_000;
     while (!events.some((e) => e.id === alarmId) && Date.now() < deadline)
       await new Promise((r) => setTimeout(r, 50));
-    controller.abort();
-    await reading;
+    await sub.close();
     expect(events.find((e) => e.id === alarmId)).toMatchObject({
       status: 'ACTIVE',
       sensor: { deviceId: 'mh-gql-7' },
