@@ -8,6 +8,7 @@ import { createYoga, type YogaServerInstance } from 'graphql-yoga';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { Config } from './config';
+import { refusingDeactivated, startDeactivatedUsers } from './domain/auth/deactivated';
 import { LoginRateLimiter } from './domain/auth/rate-limit';
 import { withVerifiedTokenCache } from './domain/auth/token-cache';
 import { tokenIssuer } from './domain/auth/tokens';
@@ -61,13 +62,19 @@ export async function buildApp({
   readiness = [],
   metricsRegistries,
 }: BuildAppOptions): Promise<App> {
+  const deactivatedUsers = await startDeactivatedUsers(database, logger);
   const services: Services = {
     config,
     database,
     db: database.db,
     logger,
-    // Every request presents its token; each one's signature is checked once, not per request.
-    tokens: withVerifiedTokenCache(tokenIssuer(config.jwtSecret, config.tokenTtlSeconds)),
+    // Every request presents its token; each one's signature is checked once, not per request,
+    // but whether its user is still active is asked every time (an in-memory set).
+    tokens: refusingDeactivated(
+      withVerifiedTokenCache(tokenIssuer(config.jwtSecret, config.tokenTtlSeconds)),
+      deactivatedUsers,
+    ),
+    deactivatedUsers,
     loginLimiter: new LoginRateLimiter(config.loginMaxAttempts, config.loginWindowSeconds * 1000),
   };
   const graphqlLogger = logger.child({ module: 'graphql' });
@@ -160,6 +167,7 @@ export async function buildApp({
       await escalation?.stop();
       await trackPruner.stop();
       await yoga.dispose();
+      await deactivatedUsers.close();
     },
   };
 }

@@ -2,9 +2,9 @@
  * The admin area's API: categories and deadlines, departments, users, alarm rules and the
  * working calendar — ADMIN only, each change audited.
  */
-import { rows } from '@citygrid/db';
+import { type Database, openDatabase, rows } from '@citygrid/db';
 import { sql } from 'drizzle-orm';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { isWorkingDay } from '../../server/src/domain/calendar/working-calendar';
 import { loadCalendar } from '../../server/src/domain/cases/settings';
 import { testDatabase } from '../helpers/db';
@@ -13,11 +13,20 @@ import { startTestServer, type TestServer } from '../helpers/server';
 const database = await testDatabase();
 let server: TestServer;
 let admin: string;
+// Another instance on the same database (its own pool and listener on PostgreSQL).
+let second: Database | undefined;
+let server2: TestServer;
 beforeAll(async () => {
   server = await startTestServer(database);
+  if (database.url) second = await openDatabase({ url: database.url, poolSize: 2 });
+  server2 = await startTestServer(second ?? database);
   admin = await server.login('admin');
 });
-afterAll(() => server?.close());
+afterAll(async () => {
+  await server?.close();
+  await server2?.close();
+  await second?.close();
+});
 
 async function ok<T>(query: string, variables: Record<string, unknown> = {}, token = admin): Promise<T> {
   const { data, errors } = await server.graphql<T>(query, variables, token);
@@ -87,6 +96,44 @@ describe('admin area', () => {
     expect(await lastAudit('setUserActive')).toEqual({
       target: `user:${createUser.user.id}`,
       actor: 'admin',
+    });
+  });
+
+  it("refuses a deactivated user's tokens at once, on every instance, and takes them again on reactivation", async () => {
+    const [worker] = await rows<{ id: number }>(
+      database.db,
+      sql`SELECT id::int AS id FROM users WHERE username = 'worker1'`,
+    );
+    const token = await server.login('worker1');
+    const me = (on: TestServer) => on.graphql<{ me: { username: string } }>('{ me { username } }', {}, token);
+    // Both instances have verified (and remembered) the token before the change.
+    for (const on of [server, server2]) expect((await me(on)).data?.me.username).toBe('worker1');
+    const tiles = async (on: TestServer) =>
+      (
+        await fetch(`${on.url}/tiles/grid_cells/14/13161/6877.mvt`, {
+          headers: { authorization: `Bearer ${token}` },
+        })
+      ).status;
+    expect(await tiles(server2)).not.toBe(401);
+
+    await ok('mutation($id: ID!) { setUserActive(userId: $id, active: false) }', { id: String(worker!.id) });
+    // The instance that made the change refuses at once; the other once the notice arrives.
+    expect((await me(server)).errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+    await vi.waitFor(
+      async () => expect((await me(server2)).errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED'),
+      {
+        timeout: 5000,
+        interval: 50,
+      },
+    );
+    expect((await me(server2)).errors?.[0]?.message).toMatch(/deactivated/);
+    expect(await tiles(server2)).toBe(401);
+
+    await ok('mutation($id: ID!) { setUserActive(userId: $id, active: true) }', { id: String(worker!.id) });
+    expect((await me(server)).data?.me.username).toBe('worker1');
+    await vi.waitFor(async () => expect((await me(server2)).data?.me.username).toBe('worker1'), {
+      timeout: 5000,
+      interval: 50,
     });
   });
 

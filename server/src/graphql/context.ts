@@ -7,6 +7,7 @@ import type { Database, Db } from '@citygrid/db';
 import type { Logger } from 'pino';
 import type { Config } from '../config';
 import type { Actor } from '../domain/auth/actor';
+import type { DeactivatedUsers } from '../domain/auth/deactivated';
 import type { LoginRateLimiter } from '../domain/auth/rate-limit';
 import { actorFromAuthorization, type TokenIssuer } from '../domain/auth/tokens';
 import { Unauthenticated } from '../domain/errors';
@@ -19,6 +20,8 @@ export interface Services {
   db: Db;
   logger: Logger;
   tokens: TokenIssuer;
+  /** Users whose tokens are refused at once (kept in step across instances). */
+  deactivatedUsers: DeactivatedUsers;
   loginLimiter: LoginRateLimiter;
 }
 

@@ -6,6 +6,7 @@
 import { type Db, type Executor, rows } from '@citygrid/db';
 import { sql } from 'drizzle-orm';
 import { z } from 'zod';
+import { notifyUserChanged } from '../auth/deactivated';
 import { forgetWorkflowSettings } from '../cases/settings';
 import { BadUserInput, NotFound, parseInput } from '../errors';
 import { type AdminCaller, requireAdmin } from './api-keys';
@@ -164,7 +165,7 @@ export async function adminUsers(db: Executor, caller: AdminCaller): Promise<Adm
   );
 }
 
-/** Deactivating a user stops new sign-ins; tokens already issued run out within TOKEN_TTL. */
+/** Deactivating a user stops new sign-ins, and every instance refuses their tokens from then on. */
 export async function setUserActive(db: Db, caller: AdminCaller, userId: number, active: boolean) {
   const actorId = requireAdmin(caller);
   if (caller.kind === 'user' && caller.actor.id === userId && !active) {
@@ -176,6 +177,7 @@ export async function setUserActive(db: Db, caller: AdminCaller, userId: number,
       sql`UPDATE users SET active = ${active} WHERE id = ${userId} RETURNING username`,
     );
     if (!found[0]) throw new NotFound(`no user ${userId}`);
+    await notifyUserChanged(tx, userId);
     await recordAdminAction(tx, {
       actorId,
       action: 'setUserActive',

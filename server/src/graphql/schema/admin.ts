@@ -307,11 +307,14 @@ builder.mutationFields((t) => ({
     },
   }),
   setUserActive: t.boolean({
-    description: 'Deactivated users cannot sign in; their tokens run out within TOKEN_TTL (ADMIN).',
+    description:
+      'Deactivated users cannot sign in, and the tokens they hold are refused from then on (ADMIN).',
     authScopes: { loggedIn: true },
     args: { userId: t.arg.id({ required: true }), active: t.arg.boolean({ required: true }) },
     resolve: async (_root, args, ctx) => {
       await setUserActive(ctx.db, caller(ctx), idOf(args.userId), args.active);
+      // Other instances hear of it by notice; this one knows before answering.
+      await ctx.deactivatedUsers.refresh();
       return true;
     },
   }),
