@@ -5,10 +5,11 @@
  */
 import { randomUUID } from 'node:crypto';
 import { type Database, openDatabase } from '@citygrid/db';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest';
 import { type TestDatabase, testDatabase } from '../helpers/db';
 import { startTestServer, type TestServer } from '../helpers/server';
 import { subscribeSse } from '../helpers/sse';
+import { makeUser } from './factories';
 import { act, makeWorld, seedCaseAt, trailOf, type World } from './workflow-world';
 
 interface Change {
@@ -201,6 +202,45 @@ describe('caseChanged', () => {
         version: 3,
         events: [{ action: 'REPORT' }, { action: 'FILE' }, { action: 'DISPATCH' }],
       });
+    } finally {
+      await sub.close();
+    }
+  });
+
+  test("a deactivated user's open subscription ends at its next event, with nothing more sent", async () => {
+    const user = await makeUser(database.db, { role: 'COMMANDER', regionId: world.city.cityId });
+    const token = await server1.app.services.tokens.issue({
+      id: user.id,
+      role: 'COMMANDER',
+      regionId: world.city.cityId,
+    });
+    const sub = await subscribe(server2, token);
+    try {
+      const before = await seed();
+      await act(server1, world.users.commander, 'FILE', before.id, before.version);
+      expect(await sub.next(10_000)).toMatchObject({ action: 'FILE', case: { id: String(before.id) } });
+
+      const { errors } = await server1.graphql(
+        'mutation($id: ID!) { setUserActive(userId: $id, active: false) }',
+        { id: String(user.id) },
+        world.users.admin.token,
+      );
+      expect(errors).toBeUndefined();
+      // Instance 2 has heard of it once it refuses the same token for a request.
+      await vi.waitFor(
+        async () =>
+          expect((await server2.graphql('{ me { id } }', {}, token)).errors?.[0]?.extensions?.code).toBe(
+            'UNAUTHENTICATED',
+          ),
+        { timeout: 5000, interval: 50 },
+      );
+      const after = await seed();
+      await act(server1, world.users.commander, 'FILE', after.id, after.version);
+      await vi.waitFor(() => expect(sub.errors.map((e) => e.extensions?.code)).toEqual(['UNAUTHENTICATED']), {
+        timeout: 10_000,
+        interval: 50,
+      });
+      expect(sub.data.map((c) => c.case.id)).toEqual([String(before.id)]);
     } finally {
       await sub.close();
     }

@@ -51,3 +51,29 @@ export function actorOf(context: GraphQLContext): Actor {
   if (!context.actor) throw new Unauthenticated('sign in first');
   return context.actor;
 }
+
+/**
+ * A subscription's events, ending with UNAUTHENTICATED at the first one that arrives after its
+ * user was deactivated, so an open stream stops where a new request would be refused. Returning
+ * (the client leaving) goes straight to the source, also while a `next` is pending.
+ */
+export function whileActive<T>(context: GraphQLContext, source: AsyncIterable<T>): AsyncIterableIterator<T> {
+  const userId = actorOf(context).id;
+  const iterator = source[Symbol.asyncIterator]();
+  const done = (value?: unknown): IteratorResult<T> => ({ done: true, value });
+  return {
+    async next() {
+      const result = await iterator.next();
+      if (!result.done && context.deactivatedUsers.has(userId)) {
+        await iterator.return?.();
+        throw new Unauthenticated('this account has been deactivated');
+      }
+      return result;
+    },
+    return: (value?: unknown) => (iterator.return ? iterator.return(value) : Promise.resolve(done(value))),
+    throw: (error?: unknown) => (iterator.throw ? iterator.throw(error) : Promise.reject(error)),
+    [Symbol.asyncIterator]() {
+      return this;
+    },
+  };
+}

@@ -16,7 +16,7 @@ import { regionArgScope } from '../../domain/reference/regions';
 import { getSensor } from '../../domain/sensors/sensors';
 import { createFanOut, type FanOut } from '../../realtime/fan-out';
 import { builder } from '../builder';
-import { actorOf } from '../context';
+import { actorOf, whileActive } from '../context';
 import { CaseRef } from './case';
 import { SensorRef } from './sensor';
 
@@ -208,10 +208,13 @@ builder.subscriptionField('alarmChanged', (t) =>
         a !== undefined && alarmInScope(scope, a) && (!region || alarmInScope(region, a));
       // The notice carries only the id, so the scope test needs the alarm: read one at a time, in
       // the order the changes were announced (raised before acknowledged, never the other way).
-      return pipe(
-        (await alarmFeed(ctx.database)).subscribe(),
-        map((id: number) => alarmById(ctx.db, id).catch(() => undefined)),
-        filter(visible),
+      return whileActive(
+        ctx,
+        pipe(
+          (await alarmFeed(ctx.database)).subscribe(),
+          map((id: number) => alarmById(ctx.db, id).catch(() => undefined)),
+          filter(visible),
+        ),
       );
     },
     resolve: (alarm) => alarm,

@@ -15,7 +15,7 @@ import { caseWorkflow } from '../../domain/cases/workflow';
 import { regionArgScope } from '../../domain/reference/regions';
 import { caseChangesFor, caseFeedOf } from '../../realtime/case-feed';
 import { builder } from '../builder';
-import { actorOf } from '../context';
+import { actorOf, whileActive } from '../context';
 import { createLoaders } from '../loaders';
 import { CategoryRef } from './category';
 import { DepartmentRef } from './department';
@@ -358,7 +358,7 @@ builder.subscriptionField('caseChanged', (t) =>
         ctx.loaders = createLoaders(ctx.db);
         return { case: await getCase(ctx.db, actor, n.caseId), action: n.action };
       };
-      return caseChangesFor(caseFeedOf(ctx.database), accept, load);
+      return whileActive(ctx, caseChangesFor(caseFeedOf(ctx.database), accept, load));
     },
     resolve: (change) => change,
   }),

@@ -20,7 +20,7 @@ import {
 import { createFanOut } from '../../realtime/fan-out';
 import { type Listen, latestBatches } from '../../realtime/latest-batches';
 import { builder } from '../builder';
-import { actorOf, type GraphQLContext } from '../context';
+import { actorOf, type GraphQLContext, whileActive } from '../context';
 import { BBoxInput, PointInput, PointRef } from './scalars';
 import { UserRef } from './user';
 
@@ -148,7 +148,7 @@ builder.subscriptionField('workerMoved', (t) =>
     args: { bbox: t.arg({ type: BBoxInput, required: false }) },
     subscribe: async (_root, args, ctx) => {
       const { feed, visible } = await moveReader(ctx, args.bbox);
-      return pipe(feed.subscribe(visible), map(toPosition));
+      return whileActive(ctx, pipe(feed.subscribe(visible), map(toPosition)));
     },
     resolve: (position: WorkerPosition) => position,
   }),
@@ -173,7 +173,10 @@ builder.subscriptionField('workersMoved', (t) =>
         feed.listen((n) => {
           if (visible(n)) emit(toPosition(n));
         });
-      return latestBatches(listen, (p) => p.workerId, everyMs);
+      return whileActive(
+        ctx,
+        latestBatches(listen, (p) => p.workerId, everyMs),
+      );
     },
     resolve: (batch: WorkerPosition[]) => batch,
   }),
