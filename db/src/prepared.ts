@@ -39,7 +39,9 @@ function asSql(text: string, values: readonly unknown[]): SQL {
     const index = Number(match[1]) - 1;
     if (index < 0 || index >= values.length)
       throw new Error(`no value for $${match[1]} in ${text.slice(0, 60)}…`);
-    chunks.push(sql`${values[index]}`);
+    // One parameter per placeholder: drizzle would spread an array into a list of parameters.
+    const value = values[index];
+    chunks.push(Array.isArray(value) ? sql`${sql.param(value)}` : sql`${value}`);
     last = match.index + match[0].length;
   }
   chunks.push(sql.raw(text.slice(last)));
