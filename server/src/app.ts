@@ -12,6 +12,7 @@ import { refusingDeactivated, startDeactivatedUsers } from './domain/auth/deacti
 import { LoginRateLimiter } from './domain/auth/rate-limit';
 import { withVerifiedTokenCache } from './domain/auth/token-cache';
 import { tokenIssuer } from './domain/auth/tokens';
+import { drainReportWrites } from './domain/cases/report-batch';
 import { startEscalationScheduler } from './domain/escalation/scheduler';
 import { startTrackPruner } from './domain/positions/track-pruner';
 import { startTileCaching } from './domain/tiles/cache';
@@ -161,6 +162,8 @@ export async function buildApp({
     yoga,
     services,
     async close() {
+      // Reports still queued for a group commit are written before the database goes away.
+      await drainReportWrites(database.db);
       await metrics.stop();
       await caseFeed.close();
       await tileCaching?.close();

@@ -95,6 +95,11 @@ describe('/metrics', () => {
       expect(types.get(counter)).toBe('counter');
     }
     expect(has('citygrid_case_events_total', { action: 'DISPATCH' })).toBe(true);
+    // Group commit of reports: statements by kind, and the reports batch statements carried.
+    expect(types.get('citygrid_report_statements_total')).toBe('counter');
+    for (const kind of ['single', 'batch', 'fallback'])
+      expect(has('citygrid_report_statements_total', { kind })).toBe(true);
+    expect(types.get('citygrid_report_batched_total')).toBe('counter');
 
     // Ingest: points, rejects by reason, batches, queue depth (the IoT side's registry).
     for (const name of [

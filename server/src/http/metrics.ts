@@ -1,7 +1,7 @@
 /**
- * `/metrics` in Prometheus text: HTTP and GraphQL latencies, case reports and transitions, active
- * alarms, the database pool, process figures, and the IoT side's ingest series (its own registry,
- * merged into the same answer).
+ * `/metrics` in Prometheus text: HTTP and GraphQL latencies, case reports and transitions, how
+ * reports were written (alone or in batches), active alarms, the database pool, process figures,
+ * and the IoT side's ingest series (its own registry, merged into the same answer).
  *
  * The domain stays free of prom-client: reports and transitions are counted from the
  * `citygrid_case` notifications the workflow sends on commit. Every instance hears every
@@ -17,6 +17,7 @@ import type { Plugin } from 'graphql-yoga';
 import type { Logger } from 'pino';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import { CASE_CHANNEL } from '../domain/cases/notify';
+import { reportWriteStats } from '../domain/cases/report-batch';
 
 const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 const KNOWN_ACTIONS = [
@@ -123,6 +124,30 @@ export function createServerMetrics(options: ServerMetricsOptions): ServerMetric
       this.labels({ state: 'total' }).set(pool ? pool.totalCount : 1);
       this.labels({ state: 'idle' }).set(pool ? pool.idleCount : 0);
       this.labels({ state: 'waiting' }).set(pool ? pool.waitingCount : 0);
+    },
+  });
+
+  // Group commit of reports (domain/cases/report-batch.ts), read from this instance's writer.
+  new Counter({
+    name: 'citygrid_report_statements_total',
+    help: 'Statements that wrote reports without photos on this instance: single (one report), batch (several), fallback (a batch statement that failed, its reports then written one by one)',
+    labelNames: ['kind'],
+    registers: [registry],
+    collect() {
+      const stats = reportWriteStats(database.db);
+      this.reset();
+      this.labels({ kind: 'single' }).inc(stats.singles);
+      this.labels({ kind: 'batch' }).inc(stats.batches);
+      this.labels({ kind: 'fallback' }).inc(stats.fallbacks);
+    },
+  });
+  new Counter({
+    name: 'citygrid_report_batched_total',
+    help: 'Reports written by batch statements on this instance',
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(reportWriteStats(database.db).batchedReports);
     },
   });
 

@@ -53,11 +53,33 @@ export function rulesKeySql(categoryId: string, priority: string): string {
  */
 export function categoryCheckSql(first: number): string {
   const $ = (i: number) => `$${first + i}`;
+  return categoryCheckSqlOf([
+    `${$(0)}::bigint`,
+    `${$(1)}::text`,
+    `${$(2)}::case_priority`,
+    `${$(3)}::bigint`,
+    `${$(4)}::case_priority`,
+    `${$(5)}::text`,
+  ]);
+}
+
+/**
+ * The same condition over six typed SQL expressions of ours (placeholders, or the batch
+ * statement's columns), in the order of `categoryCheckValues`.
+ */
+export function categoryCheckSqlOf([id, code, defaultPriority, departmentId, priority, rulesKey]: readonly [
+  string,
+  string,
+  string,
+  string,
+  string,
+  string,
+]): string {
   return `EXISTS (SELECT 1 FROM categories c
-                  WHERE c.id = ${$(0)}::bigint AND c.code = ${$(1)}::text AND c.active
-                    AND c.default_priority = ${$(2)}::case_priority
-                    AND c.default_department_id IS NOT DISTINCT FROM ${$(3)}::bigint
-                    AND ${rulesKeySql('c.id', `${$(4)}::case_priority`)} = ${$(5)}::text)`;
+                  WHERE c.id = ${id} AND c.code = ${code} AND c.active
+                    AND c.default_priority = ${defaultPriority}
+                    AND c.default_department_id IS NOT DISTINCT FROM ${departmentId}
+                    AND ${rulesKeySql('c.id', priority)} = ${rulesKey})`;
 }
 
 export function categoryCheckValues(category: ReportCategory, priority: CasePriority): unknown[] {
