@@ -3,7 +3,8 @@
  * a database `citygrid_bench_report_<pid>` with the demo city and drops it at the end).
  *
  * 1. Concurrency sweep: N clients each sending `reportCase` over HTTP (keep-alive) back to back
- *    for BENCH_SECONDS; throughput and latency percentiles per N.
+ *    for BENCH_SECONDS; throughput and latency percentiles per N, and how many reports each
+ *    statement wrote on average (group commit, from the server's /metrics; one process only).
  * 2. Fixed rate: BENCH_RATE (200) reports/s, open loop, for BENCH_FIXED_SECONDS; latency counted
  *    from each request's scheduled send time, so a stall is not hidden (no coordinated omission).
  * 3. In the same run, the raw SQL a report costs at minimum: one INSERT of the case with its grid
@@ -213,6 +214,27 @@ try {
     for (const [pid, ms] of await backendsCpu(application)) total += ms - (before.get(pid) ?? 0);
     return total;
   };
+  // Group commit: statements the server wrote reports with, from its /metrics. With several
+  // processes a scrape reaches one of them only, so the figure is printed for one process alone.
+  const writeCounts = async (): Promise<{ statements: number; reports: number; fallbacks: number }> => {
+    const text = await new Promise<string>((resolve, reject) => {
+      http
+        .get({ host: '127.0.0.1', port, path: '/metrics', agent }, (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+          res.on('error', reject);
+        })
+        .on('error', reject);
+    });
+    const value = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? 0);
+    const singles = value('citygrid_report_statements_total\\{kind="single"\\}');
+    return {
+      statements: singles + value('citygrid_report_statements_total\\{kind="batch"\\}'),
+      reports: singles + value('citygrid_report_batched_total'),
+      fallbacks: value('citygrid_report_statements_total\\{kind="fallback"\\}'),
+    };
+  };
   const pct = (sorted: number[], q: number) =>
     sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? NaN;
   const fmt = (ms: number) => ms.toFixed(1).padStart(7);
@@ -229,7 +251,7 @@ try {
     `\n1. concurrency sweep, ${SECONDS} s each (server: ${pids.length > 1 ? `${pids.length - 1} processes behind one port` : 'one process'}, pool ${POOL} each)`,
   );
   console.log(
-    'clients   reports/s   p50 ms   p95 ms   p99 ms   max ms   failed   server CPU ms/report   db CPU ms/report',
+    'clients   reports/s   p50 ms   p95 ms   p99 ms   max ms   failed   server CPU ms/report   db CPU ms/report   reports/statement',
   );
   let best = 0;
   for (const clients of CONCURRENCY) {
@@ -237,6 +259,7 @@ try {
     failures = 0;
     const cpu0 = serverCpuMs();
     const db0 = await backendsCpu('citygrid-bench');
+    const writes0 = await writeCounts();
     const stopAt = performance.now() + SECONDS * 1000;
     const started = performance.now();
     await Promise.all(
@@ -252,7 +275,14 @@ try {
     latencies.sort((a, b) => a - b);
     const rate = latencies.length / elapsed;
     best = Math.max(best, rate);
-    const line = `${String(clients).padStart(7)} ${rate.toFixed(0).padStart(11)} ${fmt(pct(latencies, 0.5))}  ${fmt(pct(latencies, 0.95))}  ${fmt(pct(latencies, 0.99))}  ${fmt(latencies.at(-1) ?? NaN)}   ${String(failures).padStart(6)}   ${((serverCpuMs() - cpu0) / latencies.length).toFixed(1).padStart(8)}   ${((await backendsCpuSince('citygrid-bench', db0)) / latencies.length).toFixed(1).padStart(20)}`;
+    const cpuMs = serverCpuMs() - cpu0;
+    const dbMs = await backendsCpuSince('citygrid-bench', db0);
+    const writes1 = await writeCounts();
+    const perStatement =
+      pids.length > 1
+        ? '—'
+        : `${((writes1.reports - writes0.reports) / Math.max(1, writes1.statements - writes0.statements)).toFixed(1)}${writes1.fallbacks > writes0.fallbacks ? ` (${writes1.fallbacks - writes0.fallbacks} fell back)` : ''}`;
+    const line = `${String(clients).padStart(7)} ${rate.toFixed(0).padStart(11)} ${fmt(pct(latencies, 0.5))}  ${fmt(pct(latencies, 0.95))}  ${fmt(pct(latencies, 0.99))}  ${fmt(latencies.at(-1) ?? NaN)}   ${String(failures).padStart(6)}   ${(cpuMs / latencies.length).toFixed(1).padStart(8)}   ${(dbMs / latencies.length).toFixed(1).padStart(20)}   ${perStatement.padStart(17)}`;
     console.log(line);
     results.push(line);
   }
