@@ -10,7 +10,8 @@
  * 3. In the same run, the raw SQL a report costs at minimum: one INSERT of the case with its grid
  *    cell looked up by ST_Contains, autocommit, from BENCH_RAW_CONNECTIONS connections.
  * The server runs in its own process (bench/report/server.ts), or in BENCH_PROCESSES processes
- * behind one port (node:cluster); "server CPU" adds up all of them. The machine's other load shows
+ * behind one port (node:cluster); "server CPU" adds up all of them, "load generator CPU" is this
+ * process's own (sending the requests and reading the answers). The machine's other load shows
  * in the numbers, so run it on a quiet machine for figures to quote.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -251,7 +252,7 @@ try {
     `\n1. concurrency sweep, ${SECONDS} s each (server: ${pids.length > 1 ? `${pids.length - 1} processes behind one port` : 'one process'}, pool ${POOL} each)`,
   );
   console.log(
-    'clients   reports/s   p50 ms   p95 ms   p99 ms   max ms   failed   server CPU ms/report   db CPU ms/report   reports/statement',
+    'clients   reports/s   p50 ms   p95 ms   p99 ms   max ms   failed   server CPU ms/report   db CPU ms/report   load generator CPU ms/report   reports/statement',
   );
   let best = 0;
   for (const clients of CONCURRENCY) {
@@ -260,6 +261,7 @@ try {
     const cpu0 = serverCpuMs();
     const db0 = await backendsCpu('citygrid-bench');
     const writes0 = await writeCounts();
+    const own0 = process.cpuUsage();
     const stopAt = performance.now() + SECONDS * 1000;
     const started = performance.now();
     await Promise.all(
@@ -275,6 +277,8 @@ try {
     latencies.sort((a, b) => a - b);
     const rate = latencies.length / elapsed;
     best = Math.max(best, rate);
+    const own = process.cpuUsage(own0);
+    const ownMs = (own.user + own.system) / 1000;
     const cpuMs = serverCpuMs() - cpu0;
     const dbMs = await backendsCpuSince('citygrid-bench', db0);
     const writes1 = await writeCounts();
@@ -282,7 +286,7 @@ try {
       pids.length > 1
         ? '—'
         : `${((writes1.reports - writes0.reports) / Math.max(1, writes1.statements - writes0.statements)).toFixed(1)}${writes1.fallbacks > writes0.fallbacks ? ` (${writes1.fallbacks - writes0.fallbacks} fell back)` : ''}`;
-    const line = `${String(clients).padStart(7)} ${rate.toFixed(0).padStart(11)} ${fmt(pct(latencies, 0.5))}  ${fmt(pct(latencies, 0.95))}  ${fmt(pct(latencies, 0.99))}  ${fmt(latencies.at(-1) ?? NaN)}   ${String(failures).padStart(6)}   ${(cpuMs / latencies.length).toFixed(1).padStart(8)}   ${(dbMs / latencies.length).toFixed(1).padStart(20)}   ${perStatement.padStart(17)}`;
+    const line = `${String(clients).padStart(7)} ${rate.toFixed(0).padStart(11)} ${fmt(pct(latencies, 0.5))}  ${fmt(pct(latencies, 0.95))}  ${fmt(pct(latencies, 0.99))}  ${fmt(latencies.at(-1) ?? NaN)}   ${String(failures).padStart(6)}   ${(cpuMs / latencies.length).toFixed(1).padStart(8)}   ${(dbMs / latencies.length).toFixed(1).padStart(20)}   ${(ownMs / latencies.length).toFixed(1).padStart(28)}   ${perStatement.padStart(17)}`;
     console.log(line);
     results.push(line);
   }
