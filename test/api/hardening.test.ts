@@ -1,9 +1,14 @@
 /**
  * Hardening at the edges: GraphQL depth and cost limits, no introspection in production, a
  * flood of sign-ins refused while other clients are served, security headers, CORS, body size,
- * upload rate limit and request ids.
+ * upload rate limit, request ids, and text the database cannot store.
  */
+import { randomUUID } from 'node:crypto';
+import { rows } from '@citygrid/db';
+import { sql } from 'drizzle-orm';
+import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createMaskError } from '../../server/src/graphql/errors';
 import { testDatabase } from '../helpers/db';
 import { type GraphQLResponse, startTestServer, type TestServer } from '../helpers/server';
 
@@ -228,5 +233,66 @@ describe('HTTP edges', () => {
     expect(given.headers.get('x-request-id')).toBe('trace-abc-123');
     const made = await fetch(`${server.url}/healthz`, { headers: { 'x-request-id': 'bad id with spaces' } });
     expect(made.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+  });
+});
+
+describe('text the database cannot store', () => {
+  const nul = 'blocked\u0000drain';
+
+  it('a NUL character in a report is BAD_USER_INPUT naming the field, and nothing is stored', async () => {
+    const token = await server.login('worker1');
+    const [cell] = await rows<{ lon: number; lat: number }>(
+      database.db,
+      sql`SELECT ST_X(ST_PointOnSurface(geom)) AS lon, ST_Y(ST_PointOnSurface(geom)) AS lat
+          FROM grid_cells g JOIN grid_cell_workers w ON w.grid_cell_id = g.id
+          JOIN users u ON u.id = w.user_id WHERE u.username = 'worker1' LIMIT 1`,
+    );
+    const [category] = await rows<{ code: string }>(
+      database.db,
+      sql`SELECT code FROM categories WHERE active ORDER BY id LIMIT 1`,
+    );
+    const key = randomUUID();
+    const { errors } = await server.graphql(
+      'mutation R($input: ReportCaseInput!) { reportCase(input: $input) { id } }',
+      { input: { idempotencyKey: key, categoryCode: category!.code, description: nul, location: cell } },
+      token,
+    );
+    expect(errors?.[0]?.extensions).toMatchObject({
+      code: 'BAD_USER_INPUT',
+      fields: [{ path: 'description' }],
+    });
+    expect(await rows(database.db, sql`SELECT 1 FROM cases WHERE idempotency_key = ${key}`)).toEqual([]);
+  });
+
+  it('an Open311 request with a NUL character is a 400, not a 500', async () => {
+    const [service] = await rows<{ code: string }>(
+      database.db,
+      sql`SELECT code FROM categories WHERE active ORDER BY id LIMIT 1`,
+    );
+    const response = await fetch(`${server.url}/open311/v2/requests.json`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        api_key: 'citygrid-demo',
+        service_code: service!.code,
+        lat: 27.72,
+        long: 109.19,
+        description: nul,
+      }),
+    });
+    expect(response.status).toBe(400);
+    expect(JSON.stringify(await response.json())).toMatch(/NUL/);
+  });
+
+  it("PostgreSQL's own refusal of such text, reaching GraphQL some other way, is BAD_USER_INPUT", async () => {
+    const refusal = await rows(database.db, sql`SELECT ${nul}::text`).then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    expect(refusal).toBeDefined();
+    const masked = createMaskError(pino({ level: 'silent' }))(refusal, 'Unexpected error.') as {
+      extensions?: { code?: string };
+    };
+    expect(masked.extensions?.code).toBe('BAD_USER_INPUT');
   });
 });

@@ -65,7 +65,19 @@ export function parseInput<T>(
   input: unknown,
 ): T {
   const result = schema.safeParse(input);
-  if (result.success) return result.data;
+  if (result.success) {
+    const nulAt = nulCharacterPath(result.data, []);
+    if (nulAt) {
+      const path = nulAt.join('.');
+      throw new BadUserInput(
+        `invalid input: ${path || '(input)'}: text must not contain the NUL character (U+0000)`,
+        {
+          fields: [{ path, message: 'text must not contain the NUL character (U+0000)' }],
+        },
+      );
+    }
+    return result.data;
+  }
   const fields = result.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message }));
   throw new BadUserInput(
     `invalid input: ${fields.map((f) => `${f.path || '(input)'}: ${f.message}`).join('; ')}`,
@@ -73,6 +85,27 @@ export function parseInput<T>(
       fields,
     },
   );
+}
+
+/**
+ * Where a parsed input holds a string with a NUL character, which PostgreSQL cannot store in text
+ * or JSON: refused here, by field, instead of failing in the database (and, for a report, taking
+ * its whole batch down to the one-by-one fallback).
+ */
+function nulCharacterPath(value: unknown, path: PropertyKey[]): PropertyKey[] | undefined {
+  if (typeof value === 'string') return value.includes('\u0000') ? path : undefined;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const found = nulCharacterPath(value[i], [...path, i]);
+      if (found) return found;
+    }
+  } else if (value !== null && typeof value === 'object' && !(value instanceof Date)) {
+    for (const [key, v] of Object.entries(value)) {
+      const found = nulCharacterPath(v, [...path, key]);
+      if (found) return found;
+    }
+  }
+  return undefined;
 }
 
 interface ZodIssueLike {

@@ -8,7 +8,7 @@
  */
 import { createGraphQLError, maskError as yogaMaskError } from 'graphql-yoga';
 import type { Logger } from 'pino';
-import { DomainError } from '../domain/errors';
+import { BadUserInput, DomainError } from '../domain/errors';
 
 interface GraphQLErrorLike extends Error {
   originalError?: unknown;
@@ -22,10 +22,21 @@ function isGraphQLError(error: unknown): error is GraphQLErrorLike {
   return error instanceof Error && error.name === 'GraphQLError';
 }
 
+/**
+ * PostgreSQL's refusals of text it cannot store (a NUL character: 22021; one JSON cannot carry:
+ * 22P05) are the caller's input, not a fault. Inputs parsed by `parseInput` are refused before
+ * that; this catches text that reaches the database another way.
+ */
+const INVALID_TEXT_CODES = new Set(['22021', '22P05']);
+
 function domainErrorIn(error: unknown): DomainError | undefined {
   let current: unknown = error;
   for (let depth = 0; depth < 6 && current; depth++) {
     if (current instanceof DomainError) return current;
+    const code = (current as { code?: unknown }).code;
+    if (typeof code === 'string' && INVALID_TEXT_CODES.has(code)) {
+      return new BadUserInput('text must not contain the NUL character (U+0000) or invalid Unicode');
+    }
     current = isGraphQLError(current) ? current.originalError : (current as { cause?: unknown }).cause;
   }
   return undefined;
