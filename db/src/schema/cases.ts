@@ -12,6 +12,7 @@ import {
   integer,
   jsonb,
   pgTable,
+  primaryKey,
   text,
   timestamp,
   uniqueIndex,
@@ -135,6 +136,30 @@ export const attachments = pgTable(
     createdAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
   },
   (t) => [index('attachments_case_idx').on(t.caseId), index('attachments_sha_idx').on(t.sha256)],
+);
+
+/**
+ * How many cases each grid cell holds in each status (per region, as the cases carry it), kept by
+ * statement-level triggers on `cases` (migration 0007_case_cell_counts): the map's per-cell counts
+ * read these few thousand rows instead of counting every case. Written by the triggers only.
+ */
+export const caseCellCounts = pgTable(
+  'case_cell_counts',
+  {
+    gridCellId: bigint({ mode: 'number' }).notNull(),
+    status: caseStatus().notNull(),
+    communityId: bigint({ mode: 'number' }).notNull(),
+    streetId: bigint({ mode: 'number' }).notNull(),
+    districtId: bigint({ mode: 'number' }).notNull(),
+    cityId: bigint({ mode: 'number' }).notNull(),
+    cases: integer().notNull(),
+  },
+  (t) => [
+    primaryKey({
+      name: 'case_cell_counts_pkey',
+      columns: [t.gridCellId, t.status, t.communityId, t.streetId, t.districtId, t.cityId],
+    }),
+  ],
 );
 
 export type Case = typeof cases.$inferSelect;

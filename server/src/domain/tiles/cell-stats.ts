@@ -15,23 +15,42 @@ export type CellCounts = [id: number, open: number, overdue: number];
 export async function openCasesByCell(database: Pick<Database, 'db'>, actor: Actor): Promise<CellCounts[]> {
   assertSeesWholeScope(actor);
   const scope = await scopeOf(database.db, actor);
-  // Index: cases_open_cell_idx (migration 0004), open cases only with every column read here, so an
-  // index-only scan; the scope is an equality on one of its columns. Overdue as
-  // domain/cases/view.ts's overdueCondition.
+  // Open cases from case_cell_counts (migration 0007, kept by triggers on cases): a few rows per
+  // cell, the scope an equality on one of their columns. Overdue changes with the clock, so it is
+  // counted here, per cell with open cases, from cases_overdue_cell_idx (0007): an index-only scan
+  // of that cell's overdue cases alone. Overdue as domain/cases/view.ts's overdueCondition, with
+  // `handle_due_at < now()` bounding the index range (a hold began in the past).
   const found = await rows<{ id: string | number; open: number; overdue: number }>(
     database.db,
-    sql`SELECT c.grid_cell_id AS id, count(*)::int AS open,
-               (count(*) FILTER (WHERE coalesce(c.handle_due_at < coalesce(c.on_hold_since, now()), false)
-                                   AND c.status <> 'RESOLVED'))::int AS overdue
-        FROM cases c
-        WHERE c.status NOT IN ('CLOSED', 'REJECTED')
-          AND ${inScope(scope, {
-            cityId: sql`c.city_id`,
-            districtId: sql`c.district_id`,
-            streetId: sql`c.street_id`,
-            communityId: sql`c.community_id`,
-          })}
-        GROUP BY c.grid_cell_id`,
+    sql`SELECT cell.id, cell.open, o.overdue
+        FROM (
+          SELECT k.grid_cell_id AS id, sum(k.cases)::int AS open
+          FROM case_cell_counts k
+          WHERE k.status NOT IN ('CLOSED', 'REJECTED')
+            AND ${inScope(scope, {
+              cityId: sql`k.city_id`,
+              districtId: sql`k.district_id`,
+              streetId: sql`k.street_id`,
+              communityId: sql`k.community_id`,
+            })}
+          GROUP BY k.grid_cell_id
+          HAVING sum(k.cases) > 0
+        ) cell
+        CROSS JOIN LATERAL (
+          SELECT count(*)::int AS overdue
+          FROM cases c
+          WHERE c.grid_cell_id = cell.id
+            AND c.status IN ('REPORTED', 'FILED', 'DISPATCHED', 'IN_PROGRESS')
+            AND c.handle_due_at < now()
+            AND c.handle_due_at < coalesce(c.on_hold_since, now())
+            AND ${inScope(scope, {
+              cityId: sql`c.city_id`,
+              districtId: sql`c.district_id`,
+              streetId: sql`c.street_id`,
+              communityId: sql`c.community_id`,
+            })}
+        ) o
+        ORDER BY cell.id`,
   );
   return found.map((r) => [Number(r.id), r.open, r.overdue]);
 }
