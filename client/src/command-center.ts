@@ -13,11 +13,11 @@ import {
   type CaseStatus,
   type CategoryItem,
   categoryList,
+  districtsAndStreets,
   openAlarms,
   type QueueCase,
   type QueueFilter,
   queueCases,
-  regions,
   type SessionUser,
   totals,
   type WorkerPoint,
@@ -78,6 +78,22 @@ export interface CommandCenterOptions {
   request: Request;
   user: SessionUser;
   onLogout: () => void;
+  /** A map made ahead (`prepareCommandMap`, while signing in); otherwise the command center makes one. */
+  map?: CommandMap;
+}
+
+/**
+ * Makes the command center's map before there is a command center to show it: building it (its
+ * style, WebGL context and first frames, a few hundred milliseconds where WebGL runs on the CPU)
+ * can then overlap the sign-in request instead of following it. Hand it over through
+ * `CommandCenterOptions.map`.
+ */
+export function prepareCommandMap(): CommandMap {
+  return new CommandMap({
+    container: h('div', { class: 'map', id: 'map', 'data-testid': 'map', tabindex: '0' }),
+    padding: { top: FIT_PADDING, right: FIT_PADDING, bottom: FIT_PADDING, left: FIT_PADDING },
+    token: currentToken,
+  });
 }
 
 export class CommandCenter {
@@ -150,7 +166,14 @@ export class CommandCenter {
       ),
     );
     this.visibleLayers = new Set(DEFAULT_LAYERS.filter((g) => this.offeredLayers.has(g)));
-    const mapContainer = h('div', { class: 'map', id: 'map', 'data-testid': 'map', tabindex: '0' });
+    this.commandMap = options.map ?? prepareCommandMap();
+    this.commandMap.setHandlers({
+      onPointer: (p) => this.setPointer(p),
+      onCase: (id) => this.openCase(id),
+      onSensor: (id) => this.openSensor(id),
+    });
+    for (const group of Object.keys(LAYER_GROUPS) as LayerGroup[])
+      this.commandMap.setLayerGroupVisible(group, this.visibleLayers.has(group));
     this.caseDrawer = new CaseDrawer({
       request: options.request,
       role: options.user.role,
@@ -172,7 +195,7 @@ export class CommandCenter {
         h(
           'div',
           { class: 'shell__body' },
-          mapContainer,
+          this.commandMap.map.getContainer(),
           this.sidebarSlot,
           this.rightSlot,
           this.caseDrawer.element,
@@ -182,15 +205,6 @@ export class CommandCenter {
         this.statusSlot,
       ),
     );
-    this.commandMap = new CommandMap({
-      container: mapContainer,
-      visibleGroups: this.visibleLayers,
-      padding: { top: FIT_PADDING, right: FIT_PADDING, bottom: FIT_PADDING, left: FIT_PADDING },
-      token: currentToken,
-      onPointer: (p) => this.setPointer(p),
-      onCase: (id) => this.openCase(id),
-      onSensor: (id) => this.openSensor(id),
-    });
     Object.defineProperty(window, '__citygrid', {
       value: Object.freeze({ map: this.commandMap.map, live: this.live }),
       writable: false,
@@ -208,18 +222,17 @@ export class CommandCenter {
   async load(): Promise<void> {
     setMapState('loading');
     this.showOverlay(h('div', { class: 'spinner' }), t('map.loading'));
+    const { request } = this.options;
     this.startLive();
-    void this.refreshWorkers().catch(() => undefined);
-    // The choropleth's counts are the slowest of the map's data on a big city: ask at once, beside
-    // the outlines (the map keeps the counts and paints them on the grid tiles when they come).
+    // The map's own data at once, before anything else: the outlines (one request for districts and
+    // streets; they place the view, and with it decide which tiles to fetch) and the choropleth's
+    // counts, which the map keeps and paints on the grid tiles as they arrive.
+    const outlines = districtsAndStreets(request);
     const cellCounts = this.refreshCellCounts();
     cellCounts.catch(() => undefined);
+    void this.refreshWorkers().catch(() => undefined);
     try {
-      const { request } = this.options;
-      const [districts, streets] = await Promise.all([
-        regions(request, 'DISTRICT'),
-        regions(request, 'STREET'),
-      ]);
+      const { districts, streets } = await outlines;
       this.counts = { districts: districts.length, streets: streets.length, ...this.cellTotals };
       this.renderStatus();
       await Promise.all([this.commandMap.show({ districts, streets }), cellCounts]);

@@ -1,6 +1,6 @@
 /** Entry point: sign-in, then the command center; the session survives reloads until sign-out. */
 import './styles.css';
-import { CommandCenter } from './command-center';
+import { CommandCenter, prepareCommandMap } from './command-center';
 import { createGraphQLClient, GraphQLRequestError } from './graphql/client';
 import { login } from './graphql/operations';
 import { locale, onLocaleChange, t } from './i18n';
@@ -13,6 +13,8 @@ if (!root) throw new Error('index.html has no #app element');
 document.documentElement.lang = locale();
 
 let view: { kind: 'login'; notice?: string } | { kind: 'center'; center: CommandCenter } = { kind: 'login' };
+/** The map, made while the sign-in request is out (kept for the next try if sign-in fails). */
+let preparedMap: ReturnType<typeof prepareCommandMap> | undefined;
 
 const request = createGraphQLClient({
   token: currentToken,
@@ -26,8 +28,11 @@ function showLogin(notice?: string): void {
     notice,
     onSubmit: async (username, password) => {
       let session: Session;
+      // The request leaves first; the map is built while the server checks the password.
+      const signingIn = login(request, username, password);
+      preparedMap ??= prepareCommandMap();
       try {
-        session = await login(request, username, password);
+        session = await signingIn;
       } catch (error) {
         throw new Error(loginFailureMessage(error));
       }
@@ -55,7 +60,15 @@ function loginFailureMessage(error: unknown): string {
 }
 
 function showCommandCenter(session: Session): void {
-  const center = new CommandCenter({ root: root!, request, user: session.user, onLogout: () => signOut() });
+  const map = preparedMap;
+  preparedMap = undefined;
+  const center = new CommandCenter({
+    root: root!,
+    request,
+    user: session.user,
+    onLogout: () => signOut(),
+    ...(map ? { map } : {}),
+  });
   view = { kind: 'center', center };
   document.title = `${t('app.title')} · Citygrid`;
   void center.load();

@@ -68,12 +68,24 @@ export async function me(request: Request): Promise<SessionUser | null> {
   return data.me;
 }
 
+const REGION_FIELDS = 'id code name nameEn geometry centroid { lon lat }';
+
 export async function regions(request: Request, level: RegionLevel): Promise<Region[]> {
   const data = await request<{ regions: Region[] }>(
     // The level is inlined, not a variable, so the query does not depend on the enum type's name.
-    `query Regions { regions(level: ${level}) { id code name nameEn geometry centroid { lon lat } } }`,
+    `query Regions { regions(level: ${level}) { ${REGION_FIELDS} } }`,
   );
   return data.regions;
+}
+
+/** The districts and streets in the user's scope, in one request (the map's outlines). */
+export async function districtsAndStreets(
+  request: Request,
+): Promise<{ districts: Region[]; streets: Region[] }> {
+  return request<{ districts: Region[]; streets: Region[] }>(
+    `query Outlines { districts: regions(level: DISTRICT) { ${REGION_FIELDS} }
+                      streets: regions(level: STREET) { ${REGION_FIELDS} } }`,
+  );
 }
 
 export async function gridCells(request: Request): Promise<GridCell[]> {

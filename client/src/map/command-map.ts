@@ -23,6 +23,9 @@ import {
 } from './style';
 import { startMapWorkers } from './workers';
 
+/** The pixel ratio the map draws at until the city is loaded (see the constructor). */
+const LOADING_PIXEL_RATIO = 0.25;
+
 export interface CityOutlines {
   districts: Region[];
   streets: Region[];
@@ -37,17 +40,21 @@ export interface LiveCase {
   location: { lon: number; lat: number };
 }
 
-export interface CommandMapOptions {
+/** What the map tells its owner (which may be set after the map is made: see `setHandlers`). */
+export interface CommandMapHandlers {
+  onPointer?: (lngLat: { lon: number; lat: number } | null) => void;
+  onCase?: (id: string) => void;
+  onSensor?: (id: string) => void;
+}
+
+export interface CommandMapOptions extends CommandMapHandlers {
   container: HTMLElement;
-  /** The layer groups shown at first (see `setLayerGroupVisible`). */
-  visibleGroups: Iterable<LayerGroup>;
+  /** The layer groups shown once the view is placed (none unless given; see `setLayerGroupVisible`). */
+  visibleGroups?: Iterable<LayerGroup>;
   /** Room the overlay panels take, so that fitting the city keeps it visible. */
   padding: { top: number; right: number; bottom: number; left: number };
   /** The session's token, read for every tile request. */
   token: () => string | null;
-  onPointer?: (lngLat: { lon: number; lat: number } | null) => void;
-  onCase?: (id: string) => void;
-  onSensor?: (id: string) => void;
 }
 
 type FeatureRef = { source: string; sourceLayer?: string; id: string | number };
@@ -55,6 +62,7 @@ type FeatureRef = { source: string; sourceLayer?: string; id: string | number };
 export class CommandMap {
   readonly map: maplibregl.Map;
   private readonly options: CommandMapOptions;
+  private handlers: CommandMapHandlers;
   private readonly loaded: Promise<void>;
   private popup: maplibregl.Popup | null = null;
   private hovered: FeatureRef | null = null;
@@ -71,10 +79,12 @@ export class CommandMap {
   /** Layer groups the operator wants shown; applied once the view is placed on the city. */
   private readonly visibleGroups: Set<LayerGroup>;
   private placed = false;
+  private styleLoaded = false;
 
   constructor(options: CommandMapOptions) {
     this.options = options;
-    this.visibleGroups = new Set(options.visibleGroups);
+    this.handlers = options;
+    this.visibleGroups = new Set(options.visibleGroups ?? []);
     startMapWorkers();
     this.map = new maplibregl.Map({
       container: options.container,
@@ -84,6 +94,10 @@ export class CommandMap {
       style: commandCenterStyle({ caseQuery: this.caseQuery(), heatQuery: this.heatQuery(), hidden: true }),
       center: [109.19, 27.72],
       zoom: 12,
+      // A quarter of the pixels until `show` has drawn the city: the frames drawn while tiles
+      // arrive lie behind the loading overlay, and where WebGL runs on the CPU each costs time in
+      // proportion to its pixels. `show` ends with one frame at the screen's own resolution.
+      pixelRatio: LOADING_PIXEL_RATIO,
       minZoom: 9,
       maxZoom: 19,
       dragRotate: false,
@@ -106,26 +120,48 @@ export class CommandMap {
       if (this.map.loaded()) resolve();
       else this.map.once('load', () => resolve());
     });
-    // Feature-state lives with loaded tiles: paint the choropleth again on tiles that arrive later.
-    this.map.on('sourcedata', (event) => {
-      if (event.sourceId === SOURCES.gridCells && event.isSourceLoaded) this.paintCells();
+    // Counts that came before the style are painted once it is there. MapLibre keeps feature-state
+    // per source and gives it to every tile that loads later, so they are set once, not per tile.
+    void this.loaded.then(() => {
+      this.styleLoaded = true;
+      this.paintCells();
     });
     this.bindPointer();
   }
 
-  /** Fills the outlines and fits the view to the city; resolves once the map has rendered. */
+  /** Fills the outlines and fits the view to the city; resolves once the map has rendered it, sharp. */
   async show(data: CityOutlines): Promise<void> {
     await this.loaded;
     this.districtsById = new Map(data.districts.map((d) => [d.id, d]));
     this.streetsById = new Map(data.streets.map((s) => [s.id, s]));
-    this.geojson(SOURCES.districts).setData(regionFeatures(data.districts));
-    this.geojson(SOURCES.streets).setData(regionFeatures(data.streets));
     this.cityBounds =
       boundsOf(data.districts.map((d) => d.geometry)) ?? boundsOf(data.streets.map((s) => s.geometry));
+    // The view and the layers first: the next frame asks for the vector tiles, which then travel
+    // while the workers cut the outlines' GeoJSON. Handed over first, the outlines would hold up
+    // the tile requests queued behind them on the same workers (and, set before the move, they
+    // would be cut for the placeholder view as well).
     this.fitCity(false);
     this.placed = true;
     for (const group of Object.keys(LAYER_GROUPS) as LayerGroup[]) this.applyGroup(group);
+    await new Promise((resolve) => {
+      this.map.once('render', resolve);
+      this.map.triggerRepaint();
+    });
+    this.geojson(SOURCES.districts).setData(regionFeatures(data.districts));
+    this.geojson(SOURCES.streets).setData(regionFeatures(data.streets));
     await this.idle();
+    if (this.map.getPixelRatio() !== LOADING_PIXEL_RATIO) return;
+    // Everything is in: draw it once at full resolution. `null` ends the override, so the map
+    // follows the screen's pixel ratio again (MapLibre documents null; its type says number).
+    const idle = new Promise((resolve) => this.map.once('idle', resolve));
+    (this.map.setPixelRatio as (ratio: number | null) => void)(null);
+    this.map.triggerRepaint();
+    await idle;
+  }
+
+  /** Who hears about pointer moves and clicks on cases and sensors (replaces what was set before). */
+  setHandlers(handlers: CommandMapHandlers): void {
+    this.handlers = { ...handlers };
   }
 
   /** Resolves when the map has loaded what it needs and stopped drawing. */
@@ -196,8 +232,13 @@ export class CommandMap {
     for (const [id, open, overdue] of cells) next.set(id, { open, overdue });
     // Cells that no longer have open cases go back to zero.
     for (const id of this.cellStates.keys()) if (!next.has(id)) next.set(id, { open: 0, overdue: 0 });
+    // Only the cells whose counts changed: each state set costs the tiles holding it a repaint.
+    const changed = [...next].filter(([id, state]) => {
+      const was = this.cellStates.get(id);
+      return was?.open !== state.open || was.overdue !== state.overdue;
+    });
     this.cellStates = next;
-    this.paintCells();
+    this.paintCells(changed);
   }
 
   /** Draws changed cases on top until the tiles catch up; settled ones leave the live layer. */
@@ -268,9 +309,10 @@ export class CommandMap {
     return `?reportedAfter=${encodeURIComponent(since.toISOString())}`;
   }
 
-  private paintCells(): void {
-    if (!this.map.getSource(SOURCES.gridCells)) return;
-    for (const [id, state] of this.cellStates) {
+  private paintCells(cells: Iterable<[number, { open: number; overdue: number }]> = this.cellStates): void {
+    // Feature-state needs the style (MapLibre throws before it has loaded); `loaded` paints then.
+    if (!this.styleLoaded) return;
+    for (const [id, state] of cells) {
       this.map.setFeatureState(
         { source: SOURCES.gridCells, sourceLayer: SOURCE_LAYERS.gridCells, id },
         state,
@@ -295,7 +337,7 @@ export class CommandMap {
       LAYERS.gridCellsFill,
     ];
     map.on('mousemove', (event) => {
-      this.options.onPointer?.({ lon: event.lngLat.lng, lat: event.lngLat.lat });
+      this.handlers.onPointer?.({ lon: event.lngLat.lng, lat: event.lngLat.lat });
       const features = map.queryRenderedFeatures(event.point, { layers: clickable });
       map.getCanvas().style.cursor = features.length > 0 ? 'pointer' : '';
       const cell = features[0]?.layer.id === LAYERS.gridCellsFill ? features[0] : undefined;
@@ -306,7 +348,7 @@ export class CommandMap {
       );
     });
     map.on('mouseout', () => {
-      this.options.onPointer?.(null);
+      this.handlers.onPointer?.(null);
       this.setHover(null);
     });
     map.on('click', (event) => {
@@ -323,12 +365,12 @@ export class CommandMap {
             ? { source: SOURCES.cases, sourceLayer: SOURCE_LAYERS.cases, id: Number(id) }
             : null,
         );
-        this.options.onCase?.(id);
+        this.handlers.onCase?.(id);
         return;
       }
       if (top?.layer.id === LAYERS.sensors) {
         this.closePopup();
-        this.options.onSensor?.(String(top.id));
+        this.handlers.onSensor?.(String(top.id));
         return;
       }
       this.select(null);
