@@ -472,7 +472,9 @@ export class CommandCenter {
     this.render();
   }
 
+  /** Opens the live feeds once; a retried load keeps the ones it has (they reconnect by themselves). */
   private startLive(): void {
+    if (this.subscriptions.length > 0) return;
     const token = currentToken;
     const cases = new LiveBatcher<{ action: string; case: QueueCase }>(
       (e) => e.case.id,

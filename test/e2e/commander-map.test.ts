@@ -179,6 +179,42 @@ describe.skipIf(skip)('command center in Chromium', () => {
   );
 
   test(
+    'a failed load offers a retry, which draws the map without opening the live feeds twice',
+    async () => {
+      const session = await browser.newContext();
+      const page = await session.context.newPage();
+      // The first outlines request fails as a server in trouble would answer it; later ones pass.
+      let failed = 0;
+      await page.route('**/graphql', async (route) => {
+        if (failed === 0 && (route.request().postData() ?? '').includes('query Outlines')) {
+          failed++;
+          await route.fulfill({ status: 503, contentType: 'text/plain', body: 'unavailable' });
+        } else {
+          await route.fallback();
+        }
+      });
+      const feeds: string[] = [];
+      page.on('request', (r) => {
+        const name = /subscription (\w+)/.exec(r.postData() ?? '')?.[1];
+        if (name) feeds.push(name);
+      });
+      await page.goto(server.url);
+      await page.locator('input[name=username]').fill('commander');
+      await page.locator('input[name=password]').fill('citygrid');
+      await page.locator('#login-form button[type=submit]').click();
+      await page.waitForFunction(() => document.documentElement.dataset.mapState === 'error', null, {
+        timeout: MAP_READY_TIMEOUT,
+      });
+      expect(failed).toBe(1);
+      await page.locator('.map-overlay button').click();
+      await waitForMap(page);
+      expect(feeds.sort()).toEqual(['AlarmChanged', 'CaseChanged', 'WorkersMoved']);
+      await session.context.close();
+    },
+    BROWSER_TEST_TIMEOUT,
+  );
+
+  test(
     'a wrong password shows an error and no map',
     async () => {
       const session = await browser.newContext();
