@@ -109,9 +109,11 @@ export class CommandCenter {
   private readonly sensorDrawer: SensorDrawer;
   private readonly visibleStatuses = new Set<CaseStatus>(CASE_STATUSES);
   /**
-   * The city-wide case layers (points, counts, heatmap, choropleth) show every case in the user's
-   * region; a department user sees only the cases dispatched to it, and the server refuses them those.
+   * Whether the user sees every case of their region. A department user sees only the cases
+   * dispatched to it: its cases tiles hold those, as points at every zoom, and the city-wide
+   * aggregates (the choropleth's counts, the heatmap) are neither offered nor asked for.
    */
+  private readonly cityWideCases: boolean;
   private readonly offeredLayers: ReadonlySet<LayerGroup>;
   private readonly visibleLayers: Set<LayerGroup>;
   private heatDays = 7;
@@ -159,14 +161,13 @@ export class CommandCenter {
 
   constructor(options: CommandCenterOptions) {
     this.options = options;
-    const cityWideCases = options.user.role !== 'DEPARTMENT';
+    this.cityWideCases = options.user.role !== 'DEPARTMENT';
     this.offeredLayers = new Set(
-      (Object.keys(LAYER_GROUPS) as LayerGroup[]).filter(
-        (g) => cityWideCases || (g !== 'cases' && g !== 'heat'),
-      ),
+      (Object.keys(LAYER_GROUPS) as LayerGroup[]).filter((g) => this.cityWideCases || g !== 'heat'),
     );
     this.visibleLayers = new Set(DEFAULT_LAYERS.filter((g) => this.offeredLayers.has(g)));
     this.commandMap = options.map ?? prepareCommandMap();
+    if (!this.cityWideCases) this.commandMap.showCasePointsAtEveryZoom();
     this.commandMap.setHandlers({
       onPointer: (p) => this.setPointer(p),
       onCase: (id) => this.openCase(id),
@@ -270,6 +271,7 @@ export class CommandCenter {
           visibleStatuses: this.visibleStatuses,
           visibleLayers: this.visibleLayers,
           offeredLayers: this.offeredLayers,
+          cellCounts: this.cityWideCases,
           heatDays: this.heatDays,
         },
         {
@@ -413,7 +415,7 @@ export class CommandCenter {
   }
 
   private async refreshCellCounts(): Promise<void> {
-    if (!this.offeredLayers.has('cases')) return;
+    if (!this.cityWideCases) return;
     const token = currentToken();
     const response = await fetch('/tiles/grid_cells/stats.json', {
       headers: token ? { authorization: `Bearer ${token}` } : {},

@@ -20,7 +20,16 @@ import { sql } from 'drizzle-orm';
 import { PbfReader } from 'pbf';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { testDatabase } from '../helpers/db';
-import { CELL_DEG, cellCentre, makeCase, makeCategory, makeTestCity, type TestCity } from './factories';
+import {
+  CELL_DEG,
+  cellCentre,
+  makeCase,
+  makeCategory,
+  makeDepartment,
+  makeTestCity,
+  makeUser,
+  type TestCity,
+} from './factories';
 
 const database = await testDatabase();
 const db = database.db;
@@ -136,6 +145,38 @@ describe.skipIf(database.kind !== 'postgres')(
       await makeCase(db, { categoryId, cellId: cell, point: cellCentre(city.districts.B, 2) });
       const after = await cellStatsBody(database, actor, caching);
       expect(count(after.bytes, cell)).toBe(count(first.bytes, cell) + 1);
+    });
+
+    test('a department user’s case tiles are rendered on every request, never kept', async () => {
+      const department = await makeDepartment(db, city.cityId);
+      const user = await makeUser(db, {
+        role: 'DEPARTMENT',
+        regionId: city.cityId,
+        departmentId: department.id,
+      });
+      const deptActor = { id: user.id, role: 'DEPARTMENT' as const, regionId: city.cityId };
+      const point = cellCentre(city.districts.B, 1);
+      const id = await makeCase(db, { categoryId, cellId: city.districts.B.cells[1], point });
+      const renderFor = (z: number) =>
+        renderTile(database, deptActor, { layer: 'cases', ...tileOf(point, z) }, {}, { caching });
+      // The commander's tile of the same address is kept, and must not answer for the department.
+      await render('cases', tileOf(point, 15));
+      const before = caching.cache.snapshot();
+      const first = await renderFor(15);
+      expect(features(first.bytes, 'cases')).toEqual([]);
+      await db.execute(
+        sql`UPDATE cases SET status = 'DISPATCHED', department_id = ${department.id}, dispatched_at = now() WHERE id = ${id}`,
+      );
+      for (const z of [11, 15]) {
+        const tile = await renderFor(z);
+        expect(
+          features(tile.bytes, 'cases').map((f) => f.id),
+          `zoom ${z}`,
+        ).toEqual([id]);
+      }
+      // Neither looked up nor stored (the update's notice may meanwhile drop the commander's tile).
+      const after = caching.cache.snapshot();
+      expect([after.hits, after.misses, after.joined]).toEqual([before.hits, before.misses, before.joined]);
     });
 
     test('without its listening connection, every request renders', async () => {

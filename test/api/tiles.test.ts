@@ -1,7 +1,8 @@
 /**
  * Vector tiles over HTTP: grid cells, cases (points from z14, per-cell counts below) and sensors,
  * decoded and checked feature by feature; the caller's region scope and the case filters; ETags
- * that answer 304 until the data changes; refusals. The server-side encoder (the embedded mode's
+ * that answer 304 until the data changes; refusals; a department user's cases tiles (their own
+ * cases only, as points at every zoom). The server-side encoder (the embedded mode's
  * path) is compared with ST_AsMVT on the same rows.
  */
 
@@ -320,21 +321,197 @@ describe('refusals', () => {
 });
 
 describe('department users', () => {
-  test('get the grid cells and sensors, but no city-wide case layer or choropleth (they see only their own cases)', async () => {
-    const department = await makeDepartment(db, city.cityId);
-    const dept = await server.login(
-      (await makeUser(db, { role: 'DEPARTMENT', regionId: city.cityId, departmentId: department.id }))
+  let mine: { id: number; code: string };
+  let other: { id: number; code: string };
+  let dept: string;
+  let deptInA: string;
+  let deptActor: { id: number; role: 'DEPARTMENT'; regionId: number };
+  const ids: Record<string, number> = {};
+
+  /** A case at a cell of the test city, dispatched to `departmentId` (or only given it, undispatched). */
+  async function caseFor(
+    district: 'A' | 'B',
+    cell: 0 | 1 | 2 | 3,
+    departmentId: number | null,
+    options: {
+      dispatched?: boolean;
+      status?: string;
+      category?: number;
+      reportedAt?: Date;
+      dx?: number;
+    } = {},
+  ): Promise<number> {
+    const c = cellCentre(city.districts[district], cell);
+    const id = await makeCase(db, {
+      categoryId: options.category ?? categories.one.id,
+      cellId: city.districts[district].cells[cell]!,
+      point: { lon: c.lon + (options.dx ?? 0) * CELL_DEG * 0.05, lat: c.lat - CELL_DEG * 0.2 },
+      ...(options.reportedAt ? { reportedAt: options.reportedAt } : {}),
+    });
+    await db.execute(
+      sql`UPDATE cases SET status = ${options.status ?? (options.dispatched === false ? 'FILED' : 'DISPATCHED')}::case_status,
+                           department_id = ${departmentId}::bigint,
+                           dispatched_at = ${options.dispatched === false ? null : new Date().toISOString()}::timestamptz
+          WHERE id = ${id}`,
+    );
+    return id;
+  }
+
+  /** The test city's cases a department user of `departmentId` may see (caseVisibility's rule). */
+  async function visibleIds(departmentId: number, where = sql`true`): Promise<number[]> {
+    const found = await rows<{ id: number }>(
+      db,
+      sql`SELECT c.id::int AS id FROM cases c
+          WHERE c.city_id = ${city.cityId} AND c.dispatched_at IS NOT NULL AND c.department_id = ${departmentId}
+            AND ${where}
+          ORDER BY c.id`,
+    );
+    return found.map((r) => r.id);
+  }
+
+  /** `visibleIds` inside tile z/x/y and its buffer (64 of 4096), as the tile functions cut it. */
+  const inTile = (z: number, x: number, y: number) =>
+    sql`ST_Transform(c.location, 3857) && ST_TileEnvelope(${z}::int, ${x}::int, ${y}::int, margin => 64.0 / 4096)`;
+
+  beforeAll(async () => {
+    mine = await makeDepartment(db, city.cityId);
+    other = await makeDepartment(db, city.cityId);
+    const user = await makeUser(db, { role: 'DEPARTMENT', regionId: city.cityId, departmentId: mine.id });
+    dept = await server.login(user.username);
+    deptActor = { id: user.id, role: 'DEPARTMENT', regionId: city.cityId };
+    deptInA = await server.login(
+      (await makeUser(db, { role: 'DEPARTMENT', regionId: city.districts.A.id, departmentId: mine.id }))
         .username,
     );
+    ids.mineA = await caseFor('A', 2, mine.id);
+    ids.mineA2 = await caseFor('A', 2, mine.id, {
+      status: 'IN_PROGRESS',
+      category: categories.two.id,
+      dx: 1,
+    });
+    ids.mineB = await caseFor('B', 1, mine.id, {
+      status: 'CLOSED',
+      reportedAt: new Date(Date.now() - 30 * 86_400_000),
+    });
+    ids.otherA = await caseFor('A', 2, other.id, { dx: 2 });
+    // Given the department but not dispatched (a returned case keeps no dispatch): not theirs to see.
+    ids.undispatchedA = await caseFor('A', 2, mine.id, { dispatched: false, dx: 3 });
+    ids.plainB = await caseFor('B', 1, null, { dispatched: false, dx: 1 });
+  });
+
+  test('see exactly the cases dispatched to their department, as points at every zoom, tile by tile', async () => {
+    const theirs = await visibleIds(mine.id);
+    expect(theirs).toEqual([ids.mineA!, ids.mineA2!, ids.mineB!].sort((a, b) => a - b));
+    for (const z of [10, 12, 13, 14, 16]) {
+      const seen: number[] = [];
+      for (const { x, y } of cityTiles(z)) {
+        const tile = await fetchTile(`cases/${z}/${x}/${y}.mvt`, dept);
+        expect(tile.status).toBe(200);
+        // Points, never per-cell counts (those would count cases they may not see).
+        expect(
+          Object.keys(tile.layers).filter((name) => name !== 'cases'),
+          `${z}/${x}/${y}`,
+        ).toEqual([]);
+        const expected = await visibleIds(mine.id, inTile(z, x, y));
+        expect(idsOf(tile.layers.cases ?? []), `${z}/${x}/${y}`).toEqual(expected);
+        seen.push(...idsOf(tile.layers.cases ?? []));
+      }
+      expect(
+        [...new Set(seen)].sort((a, b) => a - b),
+        `zoom ${z}`,
+      ).toEqual(theirs);
+      expect(seen).not.toContain(ids.otherA);
+      expect(seen).not.toContain(ids.undispatchedA);
+      expect(seen).not.toContain(ids.plainB);
+    }
+    const a2 = (await cityFeatures('cases', 12, dept)).find((f) => f.id === ids.mineA2)!;
+    expect(a2.type).toBe(1);
+    expect(a2.properties).toMatchObject({
+      status: 'IN_PROGRESS',
+      category: categories.two.code,
+      overdue: false,
+    });
+  });
+
+  test('are filtered by status, category and time, and kept to their region scope', async () => {
+    const status = await cityFeatures('cases', 12, dept, 'cases', '?status=IN_PROGRESS,CLOSED');
+    expect(idsOf(status)).toEqual([ids.mineA2!, ids.mineB!].sort((a, b) => a - b));
+    const category = await cityFeatures('cases', 14, dept, 'cases', `?category=${categories.two.code}`);
+    expect(idsOf(category)).toEqual([ids.mineA2]);
+    // The heatmap's query (reports since a time) gets their own points only, no per-cell counts.
+    const since = encodeURIComponent(new Date(Date.now() - 7 * 86_400_000).toISOString());
+    const recent = await cityFeatures('cases', 11, dept, 'cases', `?reportedAfter=${since}`);
+    expect(idsOf(recent)).toEqual([ids.mineA!, ids.mineA2!].sort((a, b) => a - b));
+    expect(await cityFeatures('cases', 11, dept, 'case_cells', `?reportedAfter=${since}`)).toEqual([]);
+    // A department user scoped to district A sees none of B's, even their own department's.
+    const inA = await cityFeatures('cases', 12, deptInA);
+    expect(idsOf(inA)).toEqual([ids.mineA!, ids.mineA2!].sort((a, b) => a - b));
+  });
+
+  test('a case newly dispatched to them appears, with a new ETag', async () => {
+    const c = cellCentre(city.districts.B, 2);
+    const { x, y } = tileOf(c.lon, c.lat, 14);
+    const path = `cases/14/${x}/${y}.mvt`;
+    const id = await makeCase(db, {
+      categoryId: categories.one.id,
+      cellId: city.districts.B.cells[2]!,
+      point: c,
+    });
+    const before = await fetchTile(path, dept);
+    expect(before.status).toBe(200);
+    expect(idsOf(before.layers.cases ?? [])).not.toContain(id);
+    expect((await fetchTile(path, dept, { 'if-none-match': before.etag! })).status).toBe(304);
+
+    await db.execute(
+      sql`UPDATE cases SET status = 'DISPATCHED', department_id = ${mine.id}, dispatched_at = now() WHERE id = ${id}`,
+    );
+    const after = await fetchTile(path, dept, { 'if-none-match': before.etag! });
+    expect(after.status).toBe(200);
+    expect(after.etag).not.toBe(before.etag);
+    expect(idsOf(after.layers.cases ?? [])).toContain(id);
+    expect(idsOf(after.layers.cases ?? [])).toEqual(await visibleIds(mine.id, inTile(14, x, y)));
+    expect((await fetchTile(path, dept, { 'if-none-match': after.etag! })).status).toBe(304);
+
+    // Returned (the dispatch undone): gone again.
+    await db.execute(
+      sql`UPDATE cases SET status = 'FILED', department_id = NULL, dispatched_at = NULL WHERE id = ${id}`,
+    );
+    const returned = await fetchTile(path, dept, { 'if-none-match': after.etag! });
+    expect(returned.status).toBe(200);
+    expect(idsOf(returned.layers.cases ?? [])).not.toContain(id);
+  });
+
+  test('a department user without a department sees no case', async () => {
+    const orphan = await server.login(
+      (await makeUser(db, { role: 'DEPARTMENT', regionId: city.cityId })).username,
+    );
+    expect(await cityFeatures('cases', 12, orphan)).toEqual([]);
+    expect(await cityFeatures('cases', 14, orphan)).toEqual([]);
+  });
+
+  test('get the grid cells and sensors, but not the city-wide counts of the choropleth', async () => {
     expect((await fetchTile('grid_cells/14/0/0.mvt', dept)).status).toBe(200);
     expect((await fetchTile('sensors/14/0/0.mvt', dept)).status).toBe(200);
-    for (const path of ['cases/14/0/0.mvt', 'cases/10/0/0.mvt', 'grid_cells/stats.json']) {
-      const response = await fetch(`${server.url}/tiles/${path}`, {
-        headers: { authorization: `Bearer ${dept}` },
-      });
-      expect(response.status, path).toBe(403);
-      expect(((await response.json()) as { error: { code: string } }).error.code).toBe('FORBIDDEN');
+    const response = await fetch(`${server.url}/tiles/grid_cells/stats.json`, {
+      headers: { authorization: `Bearer ${dept}` },
+    });
+    expect(response.status).toBe(403);
+    expect(((await response.json()) as { error: { code: string } }).error.code).toBe('FORBIDDEN');
+  });
+
+  test('the server-side encoder writes the same department tiles as ST_AsMVT', async () => {
+    const c = cellCentre(city.districts.A, 2);
+    let compared = 0;
+    for (const z of [10, 12, 14]) {
+      const address = { layer: 'cases', z, ...tileOf(c.lon, c.lat, z) };
+      const native = decode((await renderTile(database, deptActor, address)).bytes);
+      const encoded = decode(
+        (await renderTile(database, deptActor, address, {}, { encodeInServer: true })).bytes,
+      );
+      expect(encoded, `zoom ${z}`).toEqual(native);
+      compared += native.cases?.length ?? 0;
     }
+    expect(compared).toBeGreaterThan(0);
   });
 });
 

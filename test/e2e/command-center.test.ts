@@ -3,7 +3,8 @@
  * from vector tiles (grid cells, per-cell case counts, sensors) and the choropleth; the queue
  * filters; a commander opens a filed case and dispatches it to a suggested handler; a case
  * reported from another session appears live; a district commander sees only their district on
- * the map and in the tiles. Screenshots go to test/artifacts/.
+ * the map and in the tiles; a department user sees only its own cases, as points, without the
+ * choropleth's counts or the heatmap. Screenshots go to test/artifacts/.
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -72,6 +73,7 @@ describe.skipIf(skip)('command center', () => {
   let commander: string;
   let district: { id: string; code: string; cellIds: Set<number> };
   let cityCaseCount: number;
+  let database: Awaited<ReturnType<typeof testDatabase>>;
 
   beforeAll(async () => {
     if (!existsSync(join(clientDist, 'index.html'))) {
@@ -79,7 +81,7 @@ describe.skipIf(skip)('command center', () => {
         `${clientDist}/index.html is missing: run \`pnpm --filter @citygrid/client build\` first`,
       );
     }
-    const database = await testDatabase();
+    database = await testDatabase();
     server = await startTestServer(database);
     browser = await launchBrowser();
     commander = await server.login('commander');
@@ -312,14 +314,68 @@ describe.skipIf(skip)('command center', () => {
   );
 
   test(
-    'a department user gets the map without the city-wide case layers, and asks for none of them',
+    'a department user sees its own cases on the map, and neither the choropleth counts nor the heatmap',
     async () => {
+      const { rows } = await import('@citygrid/db');
+      const { sql } = await import('drizzle-orm');
+      // The cases dispatched to the water department: what GraphQL shows its users (caseVisibility).
+      const theirs = new Set(
+        (
+          await rows<{ id: number }>(
+            database.db,
+            sql`SELECT c.id::int AS id FROM cases c JOIN users u ON u.department_id = c.department_id
+                WHERE u.username = 'dept-water' AND c.dispatched_at IS NOT NULL`,
+          )
+        ).map((r) => r.id),
+      );
+      // The demo city dispatches cases to every department with categories (see db/seed/cases.ts).
+      expect(theirs.size).toBeGreaterThan(0);
+
       const { session, page, pageErrors } = await signIn('dept-water');
       expect((await page.evaluate(rendered, 'grid-cells-fill')).ids.length).toBeGreaterThan(0);
+      // Their cases as points at the city-wide zoom the map opens at, every one of them theirs.
+      const points = await page.evaluate(rendered, 'cases-circle');
+      expect(points.ids.length).toBeGreaterThan(0);
+      expect(points.ids.filter((id) => !theirs.has(id))).toEqual([]);
+      expect((await page.evaluate(rendered, 'case-cells-circle')).ids).toEqual([]);
+
       const asked = session.requests.map((r) => r.url());
-      expect(asked.filter((url) => url.includes('/tiles/cases/') || url.includes('stats.json'))).toEqual([]);
-      expect(await page.locator('[data-layer=cases], [data-layer=heat]').count()).toBe(0);
+      expect(asked.filter((url) => url.includes('stats.json'))).toEqual([]);
+      const caseTiles = asked
+        .filter((url) => url.includes('/tiles/cases/'))
+        .map((url) => url.replace(/^https?:\/\/[^/]+/, ''));
+      expect(caseTiles.length).toBeGreaterThan(0);
+      // None of them is the heatmap's (reports since a time): it is not offered.
+      expect(caseTiles.filter((path) => path.includes('reportedAfter'))).toEqual([]);
+      const token = await server.login('dept-water');
+      const { VectorTile } = await import('@mapbox/vector-tile');
+      const { PbfReader } = await import('pbf');
+      for (const path of caseTiles) {
+        const response = await fetch(`${server.url}${path}`, {
+          headers: { authorization: `Bearer ${token}` },
+        });
+        expect(response.status).toBe(200);
+        const tile = new VectorTile(new PbfReader(new Uint8Array(await response.arrayBuffer())));
+        expect(
+          Object.keys(tile.layers).filter((name) => name !== 'cases'),
+          path,
+        ).toEqual([]);
+        const layer = tile.layers.cases;
+        for (let i = 0; i < (layer?.length ?? 0); i++) {
+          const id = Number(layer!.feature(i).id);
+          expect(theirs.has(id), `case ${id} in ${path}`).toBe(true);
+        }
+      }
+
+      expect(await page.locator('[data-layer=cases]').count()).toBe(1);
+      expect(await page.locator('[data-layer=heat]').count()).toBe(0);
       expect(await page.locator('[data-layer=sensors]').count()).toBe(1);
+      // The queue is theirs too.
+      const queued = await page
+        .locator('[data-testid=case-queue] .queue__item')
+        .evaluateAll((items) => items.map((item) => Number(item.getAttribute('data-case-id'))));
+      expect(queued.filter((id) => !theirs.has(id))).toEqual([]);
+      await page.screenshot({ path: artifactPath('command-center-department.png') });
       expect(pageErrors).toEqual([]);
       await session.context.close();
     },

@@ -80,6 +80,8 @@ export class CommandMap {
   private readonly visibleGroups: Set<LayerGroup>;
   private placed = false;
   private styleLoaded = false;
+  /** Case points below CASE_POINTS_MIN_ZOOM too (see `showCasePointsAtEveryZoom`). */
+  private casePointsAtEveryZoom = false;
 
   constructor(options: CommandMapOptions) {
     this.options = options;
@@ -125,6 +127,7 @@ export class CommandMap {
     void this.loaded.then(() => {
       this.styleLoaded = true;
       this.paintCells();
+      if (this.casePointsAtEveryZoom) this.applyCasePointZoom();
     });
     this.bindPointer();
   }
@@ -182,6 +185,21 @@ export class CommandMap {
       ],
       { padding: this.options.padding, animate, duration: animate ? 600 : 0 },
     );
+  }
+
+  /**
+   * Draws the case points at every zoom rather than from CASE_POINTS_MIN_ZOOM: a department user's
+   * cases tiles hold its own cases as points at every zoom, never per-cell counts.
+   */
+  showCasePointsAtEveryZoom(): void {
+    this.casePointsAtEveryZoom = true;
+    // Before its style has loaded MapLibre refuses layer changes; `loaded` applies it then.
+    if (this.styleLoaded) this.applyCasePointZoom();
+  }
+
+  private applyCasePointZoom(): void {
+    for (const layer of [LAYERS.casesHalo, LAYERS.cases, LAYERS.caseSelected])
+      this.map.setLayerZoomRange(layer, 0, 24);
   }
 
   setLayerGroupVisible(group: LayerGroup, visible: boolean): void {

@@ -22,6 +22,8 @@ export interface LayerPanelState {
   visibleLayers: ReadonlySet<LayerGroup>;
   /** The layer switches this user is offered (all of them unless given). */
   offeredLayers?: ReadonlySet<LayerGroup>;
+  /** Whether the grid cells are painted by their open and overdue cases (true unless given). */
+  cellCounts?: boolean;
   heatDays: number;
 }
 
@@ -106,10 +108,14 @@ export function renderLayerPanel(
   const legend = h(
     'ul',
     { class: 'legend', 'data-testid': 'legend' },
-    swatch(CHOROPLETH.none, t('legend.none'), 'box'),
-    swatch(CHOROPLETH.few, t('legend.few'), 'box'),
-    swatch(CHOROPLETH.many, t('legend.many'), 'box'),
-    swatch(CHOROPLETH.overdue, t('legend.overdue'), 'box'),
+    ...(state.cellCounts === false
+      ? []
+      : [
+          swatch(CHOROPLETH.none, t('legend.none'), 'box'),
+          swatch(CHOROPLETH.few, t('legend.few'), 'box'),
+          swatch(CHOROPLETH.many, t('legend.many'), 'box'),
+          swatch(CHOROPLETH.overdue, t('legend.overdue'), 'box'),
+        ]),
     swatch(OVERDUE_COLOR, t('legend.overdueCase'), 'ring'),
     swatch(URGENT_COLOR, t('legend.urgent'), 'ring'),
     ...SENSOR_STATES.map((s) => swatch(SENSOR_COLORS[s], `${t('layer.sensors')} · ${t(`sensor.${s}`)}`)),
@@ -121,7 +127,10 @@ export function renderLayerPanel(
     { class: 'sidebar', 'data-testid': 'overview' },
     section(t('panel.layers'), layers),
     section(t('panel.byStatus'), statuses),
-    section(t('legend.title'), h('div', {}, legend, heat)),
+    section(
+      t('legend.title'),
+      h('div', {}, legend, (state.offeredLayers?.has('heat') ?? true) ? heat : null),
+    ),
     section(t('trend.title'), trend),
   );
 }

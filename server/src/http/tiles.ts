@@ -2,7 +2,8 @@
  * `GET /tiles/{layer}/{z}/{x}/{y}.mvt` for `grid_cells`, `cases` (query params `status`,
  * `category`, comma-separated or repeated; `reportedAfter`, `reportedBefore` as ISO-8601) and
  * `sensors`; `GET /tiles/grid_cells/stats.json` for the choropleth's open/overdue counts. Bearer
- * auth and the caller's region scope as in GraphQL; ETag with 304 on If-None-Match. A thin
+ * auth and the caller's region scope as in GraphQL (a DEPARTMENT user's cases tiles hold their
+ * department's cases; the counts are refused to them); ETag with 304 on If-None-Match. A thin
  * transport over domain/tiles.
  */
 import type { Database } from '@citygrid/db';

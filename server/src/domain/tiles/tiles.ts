@@ -2,10 +2,12 @@
  * Vector tiles of grid cells, cases and sensors for the caller's region scope, from the SQL tile
  * functions of migrations 0002_tiles and 0003_tile_cache (ST_AsMVT there; on a database without
  * it, the same rows encoded here), kept in memory by cache.ts where given one. The ETag is a hash
- * of the tile's bytes, so it changes exactly when what the tile shows does.
+ * of the tile's bytes, so it changes exactly when what the tile shows does. A DEPARTMENT user's
+ * cases layer holds only the cases dispatched to their department, as points at every zoom
+ * (migration 0008_department_case_tiles).
  */
 import { createHash } from 'node:crypto';
-import { type Database, rows } from '@citygrid/db';
+import { type Database, type Executor, rows } from '@citygrid/db';
 import type { CaseStatus } from '@citygrid/db/schema';
 import { type SQL, sql } from 'drizzle-orm';
 import type { Actor } from '../auth/actor';
@@ -95,10 +97,28 @@ function checkFilter(filter: TileFilter): void {
   }
 }
 
-/** The layer name inside a tile of `layer` at zoom `z`. */
-export function tileLayerName(layer: TileLayer, z: number): string {
+/**
+ * The layer name inside a tile of `layer` at zoom `z`; a department's cases are points at every
+ * zoom (`forDepartment`).
+ */
+export function tileLayerName(layer: TileLayer, z: number, forDepartment = false): string {
   if (layer !== 'cases') return layer;
-  return z >= CASE_POINTS_MIN_ZOOM ? 'cases' : 'case_cells';
+  return forDepartment || z >= CASE_POINTS_MIN_ZOOM ? 'cases' : 'case_cells';
+}
+
+/**
+ * Whose cases a cases tile holds: every case of the scope (`undefined`), or, for a DEPARTMENT
+ * user, those dispatched to their department (`{ id }`; `null` for a user without a department,
+ * who sees none). Read on every request, as caseVisibility reads it in its statement, so a user
+ * moved to another department sees its cases at once.
+ */
+async function caseDepartmentOf(db: Executor, actor: Actor): Promise<{ id: number | null } | undefined> {
+  if (actor.role !== 'DEPARTMENT') return undefined;
+  const [row] = await rows<{ id: number | null }>(
+    db,
+    sql`SELECT department_id::int AS id FROM users WHERE id = ${actor.id}`,
+  );
+  return { id: row?.id ?? null };
 }
 
 /**
@@ -114,22 +134,27 @@ export async function renderTile(
 ): Promise<Tile> {
   const { layer, z, x, y } = parseTileAddress(address);
   checkFilter(filter);
-  if (layer === 'cases') assertSeesWholeScope(actor);
   const scope = await scopeOf(database.db, actor);
-  const render = () => renderBytes(database, layer, z, x, y, scope, filter, options.encodeInServer === true);
-  if (!options.caching || options.encodeInServer) return render();
+  const department = layer === 'cases' ? await caseDepartmentOf(database.db, actor) : undefined;
+  const render = () =>
+    renderBytes(database, layer, z, x, y, scope, department, filter, options.encodeInServer === true);
+  // A department's tiles are not kept: they hold a few cases, read through cases_department_idx,
+  // and are seen by that department's users alone, so memory would spare little; rendered on
+  // every request they need no key or invalidation of their own.
+  if (!options.caching || options.encodeInServer || department) return render();
   const { cache, sync } = options.caching;
   return cache.get({ layer, z, x, y, variant: tileVariant(scope, layer, filter) }, render, sync);
 }
 
 /**
- * The cases layer and the choropleth show every case in a region scope; a DEPARTMENT user sees
- * only the cases dispatched to their department (domain/cases/queries.ts, caseVisibility), which
- * the tile functions do not filter by, so those views are refused rather than shown too wide.
+ * The choropleth's counts (cell-stats.ts) are of every case in a region scope; a DEPARTMENT user
+ * sees only the cases dispatched to their department (domain/cases/queries.ts, caseVisibility),
+ * so those counts are refused to them rather than shown too wide. (Their cases tiles hold their
+ * own cases instead: renderTile.)
  */
 export function assertSeesWholeScope(actor: Actor): void {
   if (actor.role === 'DEPARTMENT')
-    throw new Forbidden('department users see their cases in the queue, not on the city-wide case layers');
+    throw new Forbidden('department users see their own cases, not the city-wide case counts');
 }
 
 /** What tells apart tiles of one address: the scope, and the cases layer's filters (order-free). */
@@ -153,16 +178,19 @@ async function renderBytes(
   x: number,
   y: number,
   scope: Scope,
+  department: { id: number | null } | undefined,
   filter: TileFilter,
   encodeInServer: boolean,
 ): Promise<Tile> {
-  const layerName = tileLayerName(layer, z);
+  const layerName = tileLayerName(layer, z, department !== undefined);
   let bytes: Uint8Array;
   if (database.capabilities.mvt && !encodeInServer) {
     const params = {
       scope_level: scope.level,
       scope_region: scope.regionId,
       ...(layer === 'cases' ? martinCaseParams(filter) : {}),
+      // Present (even null) only for a department user: see migration 0008.
+      ...(department ? { department: department.id } : {}),
     };
     const [row] = await rows<{ tile: Buffer | Uint8Array | null }>(
       database.db,
@@ -172,7 +200,7 @@ async function renderBytes(
   } else {
     const found = await rows<{ id: string | number; geom: string } & Record<string, unknown>>(
       database.db,
-      rowsQuery(layer, layerName, z, x, y, scope.level, scope.regionId, filter),
+      rowsQuery(layer, layerName, z, x, y, scope.level, scope.regionId, department, filter),
     );
     const features: TileRow[] = found.map(({ id, geom, ...properties }) => ({
       id: Number(id),
@@ -218,14 +246,16 @@ function rowsQuery(
   y: number,
   level: string,
   regionId: number,
+  department: { id: number | null } | undefined,
   filter: TileFilter,
 ): SQL {
   const tile = sql`${z}::int, ${x}::int, ${y}::int, ${level}::text, ${regionId}::bigint`;
-  const cases = sql`${tile},
+  const filters = sql`
     string_to_array(${filter.status?.length ? filter.status.join(',') : null}::text, ','),
     string_to_array(${filter.category?.length ? filter.category.join(',') : null}::text, ','),
     ${filter.reportedAfter?.toISOString() ?? null}::timestamptz,
     ${filter.reportedBefore?.toISOString() ?? null}::timestamptz`;
+  const cases = sql`${tile}, ${filters}`;
   switch (layer) {
     case 'grid_cells':
       return sql`SELECT id, ST_AsGeoJSON(geom) AS geom, code, name
@@ -234,6 +264,10 @@ function rowsQuery(
       return sql`SELECT id, ST_AsGeoJSON(geom) AS geom, device_id, kind, name, state
                  FROM citygrid_tile_sensors_rows(${tile}) WHERE geom IS NOT NULL`;
     case 'cases':
+      if (department)
+        return sql`SELECT id, ST_AsGeoJSON(geom) AS geom, code, status, priority, category, overdue
+                   FROM citygrid_tile_department_case_points_rows(${tile}, ${department.id}::bigint, ${filters})
+                   WHERE geom IS NOT NULL`;
       return layerName === 'cases'
         ? sql`SELECT id, ST_AsGeoJSON(geom) AS geom, code, status, priority, category, overdue
               FROM citygrid_tile_case_points_rows(${cases}) WHERE geom IS NOT NULL`
