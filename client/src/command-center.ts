@@ -118,8 +118,8 @@ export class CommandCenter {
   private readonly visibleLayers: Set<LayerGroup>;
   private heatDays = 7;
   private counts: LoadedCounts | null = null;
-  /** From the choropleth's counts, which may come before the outlines. */
-  private cellTotals = { gridCells: 0, cases: 0 };
+  /** From the choropleth's counts, which may come before the outlines (none for department users). */
+  private cellTotals: { gridCells?: number; cases?: number } = {};
   private queue: QueueCase[] = [];
   private queueFilter: { status: CaseStatus | null; category: string | null; overdueOnly: boolean } = {
     status: null,

@@ -138,6 +138,8 @@ describe.skipIf(skip)('command center', () => {
       expect(counted).toBe(cityCaseCount);
       expect((await page.evaluate(rendered, 'sensors-circle')).ids.length).toBeGreaterThan(0);
       expect((await page.evaluate(rendered, 'districts-fill')).ids.length).toBe(4);
+      // The status bar adds the choropleth's cells and open cases once its counts are in.
+      await expect.poll(() => page.getByTestId('loaded-counts').textContent(), POLL).toMatch(/网格.*案件/);
       // The choropleth is feature-state: some cells are painted as having open cases.
       const painted = await page.evaluate(() => {
         const map = (window as unknown as LiveHook).__citygrid.map;
@@ -370,6 +372,10 @@ describe.skipIf(skip)('command center', () => {
       expect(await page.locator('[data-layer=cases]').count()).toBe(1);
       expect(await page.locator('[data-layer=heat]').count()).toBe(0);
       expect(await page.locator('[data-layer=sensors]').count()).toBe(1);
+      // The status bar counts districts and streets, but no city-wide cells or cases they may not see.
+      const loaded = (await page.getByTestId('loaded-counts').textContent()) ?? '';
+      expect(loaded).toMatch(/街道/);
+      expect(loaded).not.toMatch(/网格|案件/);
       // The queue is theirs too.
       const queued = await page
         .locator('[data-testid=case-queue] .queue__item')

@@ -5,8 +5,9 @@ import { formatNumber, t } from '../i18n';
 export interface LoadedCounts {
   districts: number;
   streets: number;
-  gridCells: number;
-  cases: number;
+  /** From the choropleth's counts: absent until they arrive, and for users not shown them. */
+  gridCells?: number;
+  cases?: number;
 }
 
 export function renderStatusBar(counts: LoadedCounts | null): {
@@ -25,8 +26,8 @@ export function renderStatusBar(counts: LoadedCounts | null): {
           { class: 'statusbar__counts', 'data-testid': 'loaded-counts' },
           item(counts.districts, t('map.districts')),
           item(counts.streets, t('map.streets')),
-          item(counts.gridCells, t('map.gridCells')),
-          item(counts.cases, t('map.cases')),
+          counts.gridCells === undefined ? null : item(counts.gridCells, t('map.gridCells')),
+          counts.cases === undefined ? null : item(counts.cases, t('map.cases')),
         )
       : h('span', { class: 'statusbar__counts' }, t('map.loading')),
     h('span', { class: 'topbar__spacer' }),
