@@ -76,7 +76,7 @@ export async function buildApp({
       deactivatedUsers,
     ),
     deactivatedUsers,
-    loginLimiter: new LoginRateLimiter(config.loginMaxAttempts, config.loginWindowSeconds * 1000),
+    loginLimiter: new LoginRateLimiter(database.db, config.loginMaxAttempts, config.loginWindowSeconds),
   };
   const graphqlLogger = logger.child({ module: 'graphql' });
   const metrics = createServerMetrics({ database, logger, registries: metricsRegistries });

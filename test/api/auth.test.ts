@@ -75,6 +75,51 @@ describe('login', () => {
       await limited.close();
     }
   });
+
+  test('instances count against one limit, and parallel guesses cannot outrun it', async () => {
+    const one = await startTestServer(database, { loginMaxAttempts: 4 });
+    const two = await startTestServer(database, { loginMaxAttempts: 4 });
+    try {
+      const victim = await makeUser(database.db, { role: 'WORKER', regionId: city.districts.A.id });
+      // Two wrong guesses through each instance use up the limit of both.
+      for (const via of [one, two, one, two]) {
+        const r = await via.graphql(LOGIN, { u: victim.username, p: 'wrong' });
+        expect(r.errors?.[0]?.message).not.toMatch(/too many/);
+      }
+      for (const via of [one, two]) {
+        const blocked = await via.graphql(LOGIN, { u: victim.username, p: 'citygrid' });
+        expect(blocked.errors?.[0]?.message).toMatch(/too many/);
+      }
+
+      // Twenty guesses sent at once: only four are checked at all, the rest refused as too many.
+      const other = await makeUser(database.db, { role: 'WORKER', regionId: city.districts.A.id });
+      const answers = await Promise.all(
+        Array.from({ length: 20 }, (_, i) =>
+          (i % 2 ? one : two).graphql(LOGIN, { u: other.username, p: `guess-${i}` }),
+        ),
+      );
+      const limited = answers.filter((r) => /too many/.test(r.errors?.[0]?.message ?? ''));
+      expect(limited).toHaveLength(16);
+      expect(answers.every((r) => r.errors?.[0]?.extensions?.code === 'UNAUTHENTICATED')).toBe(true);
+    } finally {
+      await one.close();
+      await two.close();
+    }
+  });
+
+  test('a success starts the count afresh', async () => {
+    const limited = await startTestServer(database, { loginMaxAttempts: 2 });
+    try {
+      const user = await makeUser(database.db, { role: 'WORKER', regionId: city.districts.A.id });
+      for (let round = 0; round < 3; round++) {
+        const wrong = await limited.graphql(LOGIN, { u: user.username, p: 'wrong' });
+        expect(wrong.errors?.[0]?.message).not.toMatch(/too many/);
+        await expect(limited.login(user.username)).resolves.toEqual(expect.any(String));
+      }
+    } finally {
+      await limited.close();
+    }
+  });
 });
 
 describe('tokens', () => {

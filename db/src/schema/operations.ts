@@ -1,5 +1,18 @@
-/** Running the platform: Open311 API keys, the working calendar, settings, and the admin audit log. */
-import { bigint, boolean, date, jsonb, pgTable, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core';
+/**
+ * Running the platform: Open311 API keys, the working calendar, settings, the admin audit log, and
+ * the sign-in attempts being counted.
+ */
+import {
+  bigint,
+  boolean,
+  date,
+  integer,
+  jsonb,
+  pgTable,
+  text,
+  timestamp,
+  uniqueIndex,
+} from 'drizzle-orm/pg-core';
 import { users } from './people';
 
 export const apiKeys = pgTable(
@@ -37,4 +50,15 @@ export const adminAudit = pgTable('admin_audit', {
   target: text(),
   detail: jsonb().$type<Record<string, unknown>>().notNull().default({}),
   at: timestamp({ withTimezone: true }).notNull().defaultNow(),
+});
+
+/**
+ * Sign-in attempts per key (username and client address) in the current window, shared by every
+ * server instance (server/src/domain/auth/rate-limit.ts). A success removes its key's row; rows
+ * whose window has passed are pruned.
+ */
+export const loginAttempts = pgTable('login_attempts', {
+  key: text().primaryKey(),
+  attempts: integer().notNull(),
+  resetAt: timestamp({ withTimezone: true }).notNull(),
 });

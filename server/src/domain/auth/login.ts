@@ -31,7 +31,8 @@ export async function login(
 ): Promise<{ token: string; actor: Actor }> {
   const { username, password } = parseInput(loginInput, input);
   const key = `${username.toLowerCase()}|${clientAddress}`;
-  const wait = deps.limiter.retryAfterSeconds(key);
+  // Counted before the password is checked: parallel guesses cannot outrun the limit.
+  const wait = await deps.limiter.attempt(key);
   if (wait > 0) {
     throw new Unauthenticated(`too many failed sign-ins; try again in ${wait} s`, {
       retryAfterSeconds: wait,
@@ -50,11 +51,8 @@ export async function login(
     .limit(1);
   dummyHash ??= hashPassword('citygrid-timing-equaliser');
   const ok = await verifyPassword(user?.hash ?? (await dummyHash), password);
-  if (!user || !ok || !user.active) {
-    deps.limiter.recordFailure(key);
-    throw new Unauthenticated(BAD_CREDENTIALS);
-  }
-  deps.limiter.recordSuccess(key);
+  if (!user || !ok || !user.active) throw new Unauthenticated(BAD_CREDENTIALS);
+  await deps.limiter.succeeded(key);
   const actor: Actor = { id: user.id, role: user.role, regionId: user.regionId };
   return { token: await deps.tokens.issue(actor), actor };
 }
