@@ -100,6 +100,7 @@ describe('/metrics', () => {
     for (const kind of ['single', 'batch', 'fallback'])
       expect(has('citygrid_report_statements_total', { kind })).toBe(true);
     expect(types.get('citygrid_report_batched_total')).toBe('counter');
+    expect(types.get('citygrid_live_case_reads_total')).toBe('counter');
 
     // Ingest: points, rejects by reason, batches, queue depth (the IoT side's registry).
     for (const name of [

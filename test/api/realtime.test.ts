@@ -207,6 +207,39 @@ describe('caseChanged', () => {
     }
   });
 
+  test('each change is read once for all the subscribers of an instance, each still held to its scope', async () => {
+    const liveReads = async () => {
+      const text = await (await fetch(`${server1.url}/metrics`)).text();
+      return Number(/^citygrid_live_case_reads_total (\d+)/m.exec(text)?.[1] ?? Number.NaN);
+    };
+    const subs = await Promise.all([
+      subscribe(server1, world.users.commander.token),
+      subscribe(server1, world.users.supervisor.token),
+      subscribe(server1, world.users.commanderA.token),
+      subscribe(server1, world.users.commanderB.token),
+    ]);
+    const [commander, supervisor, inA, inB] = subs;
+    try {
+      const warm = await seed('A');
+      await act(server2, world.users.commander, 'FILE', warm.id, warm.version);
+      for (const sub of [commander, supervisor, inA]) expect(await sub!.next(10_000)).toBeDefined();
+
+      const before = await liveReads();
+      const c = await seed('A');
+      await act(server2, world.users.commander, 'FILE', c.id, c.version);
+      for (const sub of [commander, supervisor, inA])
+        expect(await sub!.next(10_000)).toEqual({
+          action: 'FILE',
+          case: { id: String(c.id), status: 'FILED', version: 2 },
+        });
+      expect(await liveReads()).toBe(before + 1);
+      // District B's commander saw neither change.
+      expect(inB!.data).toEqual([]);
+    } finally {
+      await Promise.all(subs.map((s) => s.close()));
+    }
+  });
+
   test("a deactivated user's open subscription ends at its next event, with nothing more sent", async () => {
     const user = await makeUser(database.db, { role: 'COMMANDER', regionId: world.city.cityId });
     const token = await server1.app.services.tokens.issue({

@@ -18,6 +18,7 @@ import type { Logger } from 'pino';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import { CASE_CHANNEL } from '../domain/cases/notify';
 import { reportWriteStats } from '../domain/cases/report-batch';
+import { caseFeedReads } from '../realtime/case-feed';
 
 const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 const KNOWN_ACTIONS = [
@@ -148,6 +149,16 @@ export function createServerMetrics(options: ServerMetricsOptions): ServerMetric
     collect() {
       this.reset();
       this.inc(reportWriteStats(database.db).batchedReports);
+    },
+  });
+
+  new Counter({
+    name: 'citygrid_live_case_reads_total',
+    help: 'Cases read to send caseChanged events in this process: one per change, shared by its subscribers (department users read their own, not counted here)',
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(caseFeedReads.count);
     },
   });
 

@@ -49,6 +49,15 @@ export function caseVisibleTo(
   return row.dispatchedAt !== null && actor.departmentId !== null && row.departmentId === actor.departmentId;
 }
 
+/**
+ * A case whoever may see it, or undefined: for the live feed, which reads each changed case once
+ * for all its subscribers and checks `caseVisibleTo` (or the scope) for each of them.
+ */
+export async function caseRowById(db: Executor, caseId: number): Promise<CaseRow | undefined> {
+  const [row] = await db.select(caseColumns).from(cases).where(eq(cases.id, caseId)).limit(1);
+  return row as CaseRow | undefined;
+}
+
 /** A case the actor may see; otherwise NOT_FOUND, whether it does not exist or lies outside the scope. */
 export async function getCase(db: Executor, actor: Actor, id: unknown): Promise<CaseRow> {
   const caseId = parseId(id);

@@ -8,12 +8,13 @@ import { rejectReason } from '@citygrid/db/schema';
 import { rowInScope, scopeOf } from '../../domain/auth/scope';
 import { possibleDuplicates } from '../../domain/cases/duplicates';
 import type { CaseChangeNotice } from '../../domain/cases/notify';
-import { getCase, listCases } from '../../domain/cases/queries';
+import { caseRowById, getCase, listCases } from '../../domain/cases/queries';
 import { reportCase } from '../../domain/cases/report';
 import { type CaseRow, isOverdue } from '../../domain/cases/view';
 import { caseWorkflow } from '../../domain/cases/workflow';
+import { NotFound } from '../../domain/errors';
 import { regionArgScope } from '../../domain/reference/regions';
-import { caseChangesFor, caseFeedOf } from '../../realtime/case-feed';
+import { caseChangesFor, caseFeedOf, readOnce } from '../../realtime/case-feed';
 import { builder } from '../builder';
 import { actorOf, whileActive } from '../context';
 import { createLoaders } from '../loaders';
@@ -351,12 +352,23 @@ builder.subscriptionField('caseChanged', (t) =>
       const scope = await scopeOf(ctx.db, actor);
       const region = await regionArgScope(ctx.db, args.regionId);
       const accept = (n: CaseChangeNotice) => rowInScope(scope, n) && (!region || rowInScope(region, n));
-      // Read as the subscriber: the department rule and anything else of caseVisibility apply.
+      // The case is read once per notice for every subscriber whose scope is all they see, and
+      // checked against that scope here; a department user's read applies the department rule
+      // (caseVisibility reads their department in the statement, so a move shows at once).
+      const read =
+        actor.role === 'DEPARTMENT'
+          ? (n: CaseChangeNotice) => getCase(ctx.db, actor, n.caseId)
+          : async (n: CaseChangeNotice) => {
+              const row = await readOnce(n, () => caseRowById(ctx.db, n.caseId));
+              if (!row || !rowInScope(scope, row)) throw new NotFound(`case ${n.caseId} not found`);
+              return row;
+            };
       const load = async (n: CaseChangeNotice): Promise<CaseChange> => {
+        const row = await read(n);
         // The context lives as long as the subscription: fresh loaders per event, or the second
         // event of a case would show the first one's cached trail.
         ctx.loaders = createLoaders(ctx.db);
-        return { case: await getCase(ctx.db, actor, n.caseId), action: n.action };
+        return { case: row, action: n.action };
       };
       return whileActive(ctx, caseChangesFor(caseFeedOf(ctx.database), accept, load));
     },
