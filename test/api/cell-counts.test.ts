@@ -6,6 +6,7 @@
  * (all statuses and a chosen few) all equal what counting every case gives.
  */
 import { rows } from '@citygrid/db';
+import { type CaseStatus, caseStatus } from '@citygrid/db/schema';
 import { cellStatsBody } from '@citygrid/server';
 import { sql } from 'drizzle-orm';
 import fc from 'fast-check';
@@ -19,16 +20,8 @@ let city: TestCity;
 let cells: number[];
 let categoryId: number;
 
-const STATUSES = [
-  'REPORTED',
-  'FILED',
-  'DISPATCHED',
-  'IN_PROGRESS',
-  'RESOLVED',
-  'CLOSED',
-  'REJECTED',
-] as const;
-type Status = (typeof STATUSES)[number];
+const STATUSES = caseStatus.enumValues;
+type Status = CaseStatus;
 
 /** A case to write: its cell (index into `cells`), status, deadline and hold, in hours from now. */
 interface NewCase {
