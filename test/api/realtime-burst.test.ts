@@ -10,6 +10,7 @@ import { CASE_CHANNEL } from '../../server/src/domain/cases/notify';
 import { SUBSCRIBER_QUEUE_LIMIT } from '../../server/src/realtime/fan-out';
 import { type TestDatabase, testDatabase } from '../helpers/db';
 import { startTestServer, type TestServer } from '../helpers/server';
+import { openSseStream, takeSseMessages } from '../helpers/sse';
 import { makeWorld, seedCaseAt, type World } from './workflow-world';
 
 interface Message {
@@ -20,18 +21,13 @@ interface Message {
 /** A `caseChanged` subscription over SSE whose stream is read only when `read` is called. */
 async function openSubscription(server: TestServer, token: string) {
   const controller = new AbortController();
-  const response = await fetch(`${server.url}/graphql`, {
-    method: 'POST',
-    signal: controller.signal,
-    headers: {
-      'content-type': 'application/json',
-      accept: 'text/event-stream',
-      authorization: `Bearer ${token}`,
-    },
-    body: JSON.stringify({ query: 'subscription { caseChanged { action case { id } } }' }),
-  });
-  expect(response.headers.get('content-type')).toContain('text/event-stream');
-  const reader = response.body!.getReader();
+  const reader = await openSseStream(
+    server.url,
+    token,
+    'subscription { caseChanged { action case { id } } }',
+    {},
+    controller.signal,
+  );
   const decoder = new TextDecoder();
   let buffer = '';
   return {
@@ -48,18 +44,10 @@ async function openSubscription(server: TestServer, token: string) {
         clearTimeout(timer);
         if (chunk === 'quiet') break;
         if (chunk.done) break;
-        buffer += decoder.decode(chunk.value, { stream: true });
-        for (let end = buffer.indexOf('\n\n'); end >= 0; end = buffer.indexOf('\n\n')) {
-          const block = buffer.slice(0, end);
-          buffer = buffer.slice(end + 2);
-          if (/^event:\s*complete/m.test(block)) completed = true;
-          const data = block
-            .split('\n')
-            .filter((l) => l.startsWith('data:'))
-            .map((l) => l.slice(5).trim())
-            .join('\n');
-          if (data) messages.push(JSON.parse(data) as Message);
-        }
+        const split = takeSseMessages<Message>(buffer + decoder.decode(chunk.value, { stream: true }));
+        buffer = split.rest;
+        messages.push(...split.messages);
+        completed = split.completed;
       }
       return { messages, completed };
     },

@@ -12,6 +12,7 @@ import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import {
   artifactPath,
+  type BrowserContextSession,
   type BrowserSession,
   launchBrowser,
   remoteRequests,
@@ -122,6 +123,25 @@ describe.skipIf(skip)('command center', () => {
     await waitForMap(page);
     await page.evaluate(mapIdle);
     return { session, page, pageErrors };
+  }
+
+  /** Every cases tile the page asked for, fetched again as `username` and decoded, with its path. */
+  async function caseTilesAsked(session: BrowserContextSession, username: string) {
+    const paths = session.requests
+      .map((r) => r.url())
+      .filter((url) => url.includes('/tiles/cases/'))
+      .map((url) => url.replace(/^https?:\/\/[^/]+/, ''));
+    expect(paths.length).toBeGreaterThan(0);
+    const token = await server.login(username);
+    const { VectorTile } = await import('@mapbox/vector-tile');
+    const { PbfReader } = await import('pbf');
+    const tiles = [];
+    for (const path of paths) {
+      const response = await fetch(`${server.url}${path}`, { headers: { authorization: `Bearer ${token}` } });
+      expect(response.status).toBe(200);
+      tiles.push({ path, tile: new VectorTile(new PbfReader(new Uint8Array(await response.arrayBuffer()))) });
+    }
+    return tiles;
   }
 
   test(
@@ -288,20 +308,7 @@ describe.skipIf(skip)('command center', () => {
       await page.screenshot({ path: artifactPath('command-center-district.png') });
 
       // The tiles themselves: every tile the page fetched holds only this district's cells.
-      const token = await server.login(username);
-      const caseTiles = session.requests
-        .map((r) => r.url())
-        .filter((url) => url.includes('/tiles/cases/'))
-        .map((url) => url.replace(/^https?:\/\/[^/]+/, ''));
-      expect(caseTiles.length).toBeGreaterThan(0);
-      const { VectorTile } = await import('@mapbox/vector-tile');
-      const { PbfReader } = await import('pbf');
-      for (const path of caseTiles) {
-        const response = await fetch(`${server.url}${path}`, {
-          headers: { authorization: `Bearer ${token}` },
-        });
-        expect(response.status).toBe(200);
-        const tile = new VectorTile(new PbfReader(new Uint8Array(await response.arrayBuffer())));
+      for (const { path, tile } of await caseTilesAsked(session, username)) {
         const layer = tile.layers.case_cells ?? tile.layers.cases;
         for (let i = 0; i < (layer?.length ?? 0); i++) {
           const f = layer!.feature(i);
@@ -341,23 +348,11 @@ describe.skipIf(skip)('command center', () => {
       expect(points.ids.filter((id) => !theirs.has(id))).toEqual([]);
       expect((await page.evaluate(rendered, 'case-cells-circle')).ids).toEqual([]);
 
-      const asked = session.requests.map((r) => r.url());
-      expect(asked.filter((url) => url.includes('stats.json'))).toEqual([]);
-      const caseTiles = asked
-        .filter((url) => url.includes('/tiles/cases/'))
-        .map((url) => url.replace(/^https?:\/\/[^/]+/, ''));
-      expect(caseTiles.length).toBeGreaterThan(0);
+      expect(session.requests.map((r) => r.url()).filter((url) => url.includes('stats.json'))).toEqual([]);
+      const caseTiles = await caseTilesAsked(session, 'dept-water');
       // None of them is the heatmap's (reports since a time): it is not offered.
-      expect(caseTiles.filter((path) => path.includes('reportedAfter'))).toEqual([]);
-      const token = await server.login('dept-water');
-      const { VectorTile } = await import('@mapbox/vector-tile');
-      const { PbfReader } = await import('pbf');
-      for (const path of caseTiles) {
-        const response = await fetch(`${server.url}${path}`, {
-          headers: { authorization: `Bearer ${token}` },
-        });
-        expect(response.status).toBe(200);
-        const tile = new VectorTile(new PbfReader(new Uint8Array(await response.arrayBuffer())));
+      expect(caseTiles.filter(({ path }) => path.includes('reportedAfter'))).toEqual([]);
+      for (const { path, tile } of caseTiles) {
         expect(
           Object.keys(tile.layers).filter((name) => name !== 'cases'),
           path,

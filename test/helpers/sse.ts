@@ -29,18 +29,7 @@ export async function subscribeSse<T>(
   field?: string,
 ): Promise<SseSubscription<T>> {
   const controller = new AbortController();
-  const response = await fetch(`${serverUrl}/graphql`, {
-    method: 'POST',
-    signal: controller.signal,
-    headers: {
-      'content-type': 'application/json',
-      accept: 'text/event-stream',
-      authorization: `Bearer ${token}`,
-    },
-    body: JSON.stringify({ query, variables }),
-  });
-  expect(response.headers.get('content-type')).toContain('text/event-stream');
-  const reader = response.body!.getReader();
+  const reader = await openSseStream(serverUrl, token, query, variables, controller.signal);
   const decoder = new TextDecoder();
   const data: T[] = [];
   const errors: GraphqlError[] = [];
@@ -51,17 +40,11 @@ export async function subscribeSse<T>(
     for (;;) {
       const { done, value } = await reader.read().catch(() => ({ done: true, value: undefined }));
       if (done) return;
-      buffer += decoder.decode(value, { stream: true });
-      for (let end = buffer.indexOf('\n\n'); end >= 0; end = buffer.indexOf('\n\n')) {
-        const text = buffer
-          .slice(0, end)
-          .split('\n')
-          .filter((l) => l.startsWith('data:'))
-          .map((l) => l.slice(5).trim())
-          .join('\n');
-        buffer = buffer.slice(end + 2);
-        if (!text) continue;
-        const message = JSON.parse(text) as { data?: Record<string, T>; errors?: GraphqlError[] };
+      const split = takeSseMessages<{ data?: Record<string, T>; errors?: GraphqlError[] }>(
+        buffer + decoder.decode(value, { stream: true }),
+      );
+      buffer = split.rest;
+      for (const message of split.messages) {
         if (message.errors) errors.push(...message.errors);
         const payload = message.data && field ? message.data[field] : undefined;
         if (payload !== undefined && payload !== null) data.push(payload);
@@ -91,4 +74,48 @@ export async function subscribeSse<T>(
       await pump;
     },
   };
+}
+
+/** Opens a subscription stream as the clients open it (checking that SSE came back); the body's reader. */
+export async function openSseStream(
+  serverUrl: string,
+  token: string,
+  query: string,
+  variables: Record<string, unknown> = {},
+  signal?: AbortSignal,
+): Promise<ReadableStreamDefaultReader<Uint8Array>> {
+  const response = await fetch(`${serverUrl}/graphql`, {
+    method: 'POST',
+    ...(signal ? { signal } : {}),
+    headers: {
+      'content-type': 'application/json',
+      accept: 'text/event-stream',
+      authorization: `Bearer ${token}`,
+    },
+    body: JSON.stringify({ query, variables }),
+  });
+  expect(response.headers.get('content-type')).toContain('text/event-stream');
+  return response.body!.getReader();
+}
+
+/**
+ * The whole SSE messages at the front of `buffer`: each one's data (parsed JSON), whether one of
+ * them was the `complete` event, and what is left for the next chunk.
+ */
+export function takeSseMessages<M>(buffer: string): { messages: M[]; completed: boolean; rest: string } {
+  const messages: M[] = [];
+  let completed = false;
+  let rest = buffer;
+  for (let end = rest.indexOf('\n\n'); end >= 0; end = rest.indexOf('\n\n')) {
+    const block = rest.slice(0, end);
+    rest = rest.slice(end + 2);
+    if (/^event:\s*complete/m.test(block)) completed = true;
+    const data = block
+      .split('\n')
+      .filter((l) => l.startsWith('data:'))
+      .map((l) => l.slice(5).trim())
+      .join('\n');
+    if (data) messages.push(JSON.parse(data) as M);
+  }
+  return { messages, completed, rest };
 }
