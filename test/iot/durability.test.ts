@@ -261,6 +261,10 @@ describe('a worker killed mid-batch', () => {
           );
           acked++;
           if (d === 0 && i === Math.floor(perDevice / 3)) {
+            // Mid-stream means after the worker has taken messages; its stats come every 200 ms,
+            // which a fast broker can outrun (seen on the embedded one), so wait for that report.
+            for (const until = Date.now() + 30_000; first.stats.messages === 0 && Date.now() < until; )
+              await new Promise((r) => setTimeout(r, 20));
             atKill = { ...first.stats };
             first.child.kill('SIGKILL');
           }
