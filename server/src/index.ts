@@ -31,6 +31,7 @@ export {
 } from './domain/tiles/cache';
 export { cellStatsBody } from './domain/tiles/cell-stats';
 export {
+  CASE_POINTS_MAX_PER_TILE,
   CASE_POINTS_MIN_ZOOM,
   renderTile,
   TILE_LAYERS,

@@ -12,6 +12,7 @@ import { sql } from 'drizzle-orm';
 import fc from 'fast-check';
 import { beforeAll, describe, expect, test } from 'vitest';
 import { testDatabase } from '../helpers/db';
+import { tileOf } from '../helpers/tiles';
 import { makeCategory, makeTestCity, type TestCity } from './factories';
 
 const database = await testDatabase();
@@ -199,15 +200,6 @@ async function expectTileCounted(statuses: Status[] | null): Promise<void> {
         GROUP BY grid_cell_id ORDER BY grid_cell_id`,
   );
   expect(served).toEqual(counted);
-}
-
-function tileOf(point: { lon: number; lat: number }, z: number): { x: number; y: number } {
-  const n = 2 ** z;
-  const rad = (point.lat * Math.PI) / 180;
-  return {
-    x: Math.floor(((point.lon + 180) / 360) * n),
-    y: Math.floor(((1 - Math.log(Math.tan(rad) + 1 / Math.cos(rad)) / Math.PI) / 2) * n),
-  };
 }
 
 beforeAll(async () => {

@@ -15,11 +15,10 @@ import {
   TileCache,
   type TileCaching,
 } from '@citygrid/server';
-import { VectorTile } from '@mapbox/vector-tile';
 import { sql } from 'drizzle-orm';
-import { PbfReader } from 'pbf';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { testDatabase } from '../helpers/db';
+import { decodeTile, tileOf } from '../helpers/tiles';
 import {
   CELL_DEG,
   cellCentre,
@@ -39,25 +38,9 @@ let city: TestCity;
 let categoryId: number;
 let actor: { id: number; role: 'COMMANDER'; regionId: number };
 
-/** The tile holding a point (slippy-map numbering). */
-function tileOf(point: { lon: number; lat: number }, z: number) {
-  const n = 2 ** z;
-  const rad = (point.lat * Math.PI) / 180;
-  return {
-    z,
-    x: Math.floor(((point.lon + 180) / 360) * n),
-    y: Math.floor(((1 - Math.log(Math.tan(rad) + 1 / Math.cos(rad)) / Math.PI) / 2) * n),
-  };
-}
-
+/** The features of one layer of a tile. */
 function features(bytes: Uint8Array, layer: string): { id: number; properties: Record<string, unknown> }[] {
-  const tile = new VectorTile(new PbfReader(bytes));
-  const l = tile.layers[layer];
-  if (!l) return [];
-  return Array.from({ length: l.length }, (_, i) => {
-    const f = l.feature(i);
-    return { id: Number(f.id), properties: { ...f.properties } };
-  });
+  return (decodeTile(bytes)[layer] ?? []).map((f) => ({ id: Number(f.id), properties: f.properties }));
 }
 
 const render = (layer: string, at: { z: number; x: number; y: number }) =>
@@ -197,7 +180,7 @@ describe.skipIf(database.kind !== 'postgres')(
 
 describe('tile cache bookkeeping', () => {
   const key = { layer: 'cases', z: 14, x: 13161, y: 6878, variant: 'CITY|1' };
-  const tile = (n: number) => ({ bytes: new Uint8Array([n]), etag: `"${n}"`, layerName: 'cases' });
+  const tile = (n: number) => ({ bytes: new Uint8Array([n]), etag: `"${n}"` });
   const noSync = async () => {};
 
   test('a render overtaken by a notice is handed to its callers but not kept, nor joined after', async () => {

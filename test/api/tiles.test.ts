@@ -8,12 +8,11 @@
 
 import { rows } from '@citygrid/db';
 import { renderTile } from '@citygrid/server';
-import { VectorTile } from '@mapbox/vector-tile';
 import { sql } from 'drizzle-orm';
-import { PbfReader } from 'pbf';
 import { beforeAll, describe, expect, test } from 'vitest';
 import { testDatabase } from '../helpers/db';
 import { startTestServer, type TestServer } from '../helpers/server';
+import { type DecodedFeature, decodeTile as decode, tileOf } from '../helpers/tiles';
 import {
   CELL_DEG,
   cellCentre,
@@ -35,36 +34,10 @@ let categories: { one: { id: number; code: string }; two: { id: number; code: st
 const caseIds: Record<string, number> = {};
 let sensorId: number;
 
-interface DecodedFeature {
-  id: number | undefined;
-  type: number;
-  properties: Record<string, unknown>;
-  geometry: { x: number; y: number }[][];
-}
-
 interface FetchedTile {
   status: number;
   etag: string | null;
   layers: Record<string, DecodedFeature[]>;
-}
-
-function decode(bytes: Uint8Array): Record<string, DecodedFeature[]> {
-  const tile = new VectorTile(new PbfReader(bytes));
-  const out: Record<string, DecodedFeature[]> = {};
-  for (const [name, layer] of Object.entries(tile.layers)) {
-    const features: DecodedFeature[] = [];
-    for (let i = 0; i < layer.length; i++) {
-      const f = layer.feature(i);
-      features.push({
-        id: f.id,
-        type: f.type,
-        properties: { ...f.properties },
-        geometry: f.loadGeometry().map((ring) => ring.map((p) => ({ x: p.x, y: p.y }))),
-      });
-    }
-    out[name] = features.sort((a, b) => (a.id ?? 0) - (b.id ?? 0));
-  }
-  return out;
 }
 
 async function fetchTile(
@@ -83,21 +56,11 @@ async function fetchTile(
   };
 }
 
-/** The tile holding a point (slippy-map numbering). */
-function tileOf(lon: number, lat: number, z: number): { x: number; y: number } {
-  const n = 2 ** z;
-  const rad = (lat * Math.PI) / 180;
-  return {
-    x: Math.floor(((lon + 180) / 360) * n),
-    y: Math.floor(((1 - Math.log(Math.tan(rad) + 1 / Math.cos(rad)) / Math.PI) / 2) * n),
-  };
-}
-
 /** Every tile at zoom z over the test city. */
 function cityTiles(z: number): { x: number; y: number }[] {
   const { lon, lat } = city.origin;
-  const nw = tileOf(lon, lat + 2 * CELL_DEG, z);
-  const se = tileOf(lon + 4 * CELL_DEG, lat, z);
+  const nw = tileOf({ lon, lat: lat + 2 * CELL_DEG }, z);
+  const se = tileOf({ lon: lon + 4 * CELL_DEG, lat }, z);
   const out: { x: number; y: number }[] = [];
   for (let x = nw.x; x <= se.x; x++) for (let y = nw.y; y <= se.y; y++) out.push({ x, y });
   return out;
@@ -279,7 +242,7 @@ describe('sensor tiles', () => {
 
 describe('ETags', () => {
   test('answer 304 while the tile is unchanged, and change when its data does', async () => {
-    const { x, y } = tileOf(cellCentre(city.districts.A, 1).lon, cellCentre(city.districts.A, 1).lat, 15);
+    const { x, y } = tileOf(cellCentre(city.districts.A, 1), 15);
     const path = `cases/15/${x}/${y}.mvt`;
     const first = await fetchTile(path, commander);
     expect(first.status).toBe(200);
@@ -450,7 +413,7 @@ describe('department users', () => {
 
   test('a case newly dispatched to them appears, with a new ETag', async () => {
     const c = cellCentre(city.districts.B, 2);
-    const { x, y } = tileOf(c.lon, c.lat, 14);
+    const { x, y } = tileOf(c, 14);
     const path = `cases/14/${x}/${y}.mvt`;
     const id = await makeCase(db, {
       categoryId: categories.one.id,
@@ -503,7 +466,7 @@ describe('department users', () => {
     const c = cellCentre(city.districts.A, 2);
     let compared = 0;
     for (const z of [10, 12, 14]) {
-      const address = { layer: 'cases', z, ...tileOf(c.lon, c.lat, z) };
+      const address = { layer: 'cases', ...tileOf(c, z) };
       const native = decode((await renderTile(database, deptActor, address)).bytes);
       const encoded = decode(
         (await renderTile(database, deptActor, address, {}, { encodeInServer: true })).bytes,
@@ -525,8 +488,7 @@ describe('the server-side encoder', () => {
     const centre = { lon: 109.19, lat: 27.72 };
     const addresses: { layer: string; z: number; x: number; y: number }[] = [];
     for (const z of [10, 12, 14, 15]) {
-      for (const layer of ['grid_cells', 'cases', 'sensors'])
-        addresses.push({ layer, z, ...tileOf(centre.lon, centre.lat, z) });
+      for (const layer of ['grid_cells', 'cases', 'sensors']) addresses.push({ layer, ...tileOf(centre, z) });
     }
     let featuresCompared = 0;
     for (const address of addresses) {
@@ -540,7 +502,7 @@ describe('the server-side encoder', () => {
     // The demo city really was under those tiles.
     expect(featuresCompared).toBeGreaterThan(1000);
     // With a filter, on the test city.
-    const { x, y } = tileOf(cellCentre(city.districts.A, 0).lon, cellCentre(city.districts.A, 0).lat, 14);
+    const { x, y } = tileOf(cellCentre(city.districts.A, 0), 14);
     const commanderActor = {
       id: 0,
       role: 'COMMANDER' as const,

@@ -7,6 +7,7 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { sql } from 'drizzle-orm';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import {
@@ -17,13 +18,13 @@ import {
   remoteRequests,
   skipBrowserTests,
 } from '../helpers/browser';
-import { testDatabase } from '../helpers/db';
+import { type TestDatabase, testDatabase } from '../helpers/db';
 import { startTestServer, type TestServer } from '../helpers/server';
 import { mapIdle, pickCase, pickGridCellPoint, pixelCensus, renderedSummary } from './page-probes';
 
 /** Layer ids of the client's map style (client/src/map/style.ts): the test hook's contract. */
 const LAYERS = { districts: 'districts-fill', gridCells: 'grid-cells-fill', cases: 'cases-circle' };
-/** Below zoom 14 cases are drawn as counts per grid cell, in this layer. */
+/** Below zoom 14, and where a tile would hold over 2,000 cases, cases are drawn as counts per grid cell, in this layer. */
 const CASE_CELLS = 'case-cells-circle';
 /** Clicks stay this far (CSS px) from the map's sides (the side panels lie beside the map, not over it). */
 const PANEL_MARGIN = 24;
@@ -41,6 +42,7 @@ const skip = skipBrowserTests();
 
 // Skipped only where /usr/bin/chromium is missing outside CI, with the reason printed; CI always runs it.
 describe.skipIf(skip)('command center in Chromium', () => {
+  let database: TestDatabase;
   let server: TestServer;
   let browser: BrowserSession;
   /** What the API says the commander may see, to compare with what the map drew. */
@@ -53,7 +55,7 @@ describe.skipIf(skip)('command center in Chromium', () => {
           '`pnpm --filter @citygrid/client build` (the root `pnpm test` does it)',
       );
     }
-    const database = await testDatabase();
+    database = await testDatabase();
     server = await startTestServer(database);
     browser = await launchBrowser();
     expected = await countVisibleToCommander(server);
@@ -239,7 +241,97 @@ describe.skipIf(skip)('command center in Chromium', () => {
     },
     BROWSER_TEST_TIMEOUT,
   );
+
+  test(
+    'a dense spot is drawn as per-cell counts at street zoom, and as case points closer in',
+    async () => {
+      // 2,001 cases within ~90 m of a spot near one grid cell's label point, away from the centre
+      // the other tests look at (last in the file: the others count the city's cases before they
+      // come). The spot and the label point lie in one z15 tile, so that tile holds them all.
+      const [cell] = (
+        await database.db.execute<{ id: string; lon: number; lat: number }>(sql`
+          SELECT id::text AS id, ST_X(ST_PointOnSurface(geom)) AS lon, ST_Y(ST_PointOnSurface(geom)) AS lat
+          FROM grid_cells ORDER BY ST_PointOnSurface(geom) <-> ST_SetSRID(ST_MakePoint(109.23, 27.70), 4326) LIMIT 1`)
+      ).rows;
+      const tile = tileBounds(cell!, 15);
+      const margin = 0.001;
+      const spot = {
+        lon: Math.min(Math.max(cell!.lon, tile.west + margin), tile.east - margin),
+        lat: Math.min(Math.max(cell!.lat, tile.south + margin), tile.north - margin),
+      };
+      await database.db.execute(sql`
+        INSERT INTO cases (code, status, version, category_id, description, location, grid_cell_id, community_id,
+                           street_id, district_id, city_id, source, reported_at, handle_due_at)
+        SELECT 'DENSE' || g, 'REPORTED', 1, (SELECT min(id) FROM categories), 'dense',
+               ST_SetSRID(ST_MakePoint(${spot.lon}::float8 + ((g * 37) % 101 - 50) * 0.000016,
+                                       ${spot.lat}::float8 + ((g * 61) % 103 - 51) * 0.000016), 4326),
+               c.id, c.community_id, c.street_id, c.district_id, c.city_id, 'WORKER', now(), now() + interval '1 day'
+        FROM generate_series(1, 2001) g, grid_cells c WHERE c.id = ${cell!.id}::bigint`);
+
+      const session = await browser.newContext();
+      const { page, pageErrors } = await openPage(session, server.url);
+      await page.locator('input[name=username]').fill('commander');
+      await page.locator('input[name=password]').fill('citygrid');
+      await page.locator('#login-form button[type=submit]').click();
+      await waitForMap(page);
+
+      const at = async (zoom: number) => {
+        await page.evaluate(
+          ([lon, lat, z]) => {
+            const map = window.__citygrid!.map as unknown as {
+              jumpTo(o: { center: [number, number]; zoom: number }): void;
+            };
+            map.jumpTo({ center: [lon, lat], zoom: z });
+          },
+          [spot.lon, spot.lat, zoom] as [number, number, number],
+        );
+        await page.evaluate(mapIdle);
+        return page.evaluate(denseView, { cells: CASE_CELLS, cases: LAYERS.cases });
+      };
+      const street = await at(15);
+      expect(street.denseCases).toBe(0);
+      expect(street.cellCounts[cell!.id]).toBeGreaterThanOrEqual(2001);
+      await page.screenshot({ path: artifactPath('commander-dense-counts.png') });
+      const close = await at(18.5);
+      expect(Object.keys(close.cellCounts)).toEqual([]);
+      expect(close.denseCases).toBeGreaterThan(50);
+
+      expect(pageErrors).toEqual([]);
+      await session.context.close();
+    },
+    BROWSER_TEST_TIMEOUT,
+  );
 });
+
+/** The bounds of the tile at zoom z holding a point (slippy-map numbering). */
+function tileBounds(point: { lon: number; lat: number }, z: number) {
+  const n = 2 ** z;
+  const rad = (point.lat * Math.PI) / 180;
+  const x = Math.floor(((point.lon + 180) / 360) * n);
+  const y = Math.floor(((1 - Math.log(Math.tan(rad) + 1 / Math.cos(rad)) / Math.PI) / 2) * n);
+  const lat = (row: number) => (Math.atan(Math.sinh(Math.PI * (1 - (2 * row) / n))) * 180) / Math.PI;
+  return { west: (x / n) * 360 - 180, east: ((x + 1) / n) * 360 - 180, north: lat(y), south: lat(y + 1) };
+}
+
+/** The per-cell counts drawn (by cell id) and how many of the dense test's case points are drawn. */
+function denseView(layers: { cells: string; cases: string }) {
+  const map = window.__citygrid!.map as unknown as {
+    queryRenderedFeatures(o: { layers: string[] }): {
+      id?: string | number;
+      properties: { count?: number; code?: string };
+    }[];
+  };
+  const cellCounts: Record<string, number> = {};
+  for (const f of map.queryRenderedFeatures({ layers: [layers.cells] }))
+    cellCounts[String(f.id)] = Number(f.properties.count);
+  const codes = new Set(
+    map
+      .queryRenderedFeatures({ layers: [layers.cases] })
+      .map((f) => String(f.properties.code))
+      .filter((code) => code.startsWith('DENSE')),
+  );
+  return { cellCounts, denseCases: codes.size };
+}
 
 async function openPage(session: BrowserContextSession, url: string) {
   const page = await session.context.newPage();

@@ -11,7 +11,7 @@ import { localName, t } from '../i18n';
 import { type Bounds, boundsOf, regionFeatures } from './features';
 import { CASE_STATUSES } from './palette';
 import {
-  CASE_POINTS_MIN_ZOOM,
+  CASE_FOCUS_ZOOM,
   commandCenterStyle,
   LAYER_GROUPS,
   LAYERS,
@@ -297,7 +297,7 @@ export class CommandMap {
   focus(location: { lon: number; lat: number }, caseId?: string): void {
     this.map.flyTo({
       center: [location.lon, location.lat],
-      zoom: Math.max(this.map.getZoom(), CASE_POINTS_MIN_ZOOM + 1.5),
+      zoom: Math.max(this.map.getZoom(), CASE_FOCUS_ZOOM),
       duration: 600,
     });
     if (caseId) this.select({ source: SOURCES.cases, sourceLayer: SOURCE_LAYERS.cases, id: Number(caseId) });

@@ -38,8 +38,15 @@ export const SOURCE_LAYERS = {
   sensors: 'sensors',
 } as const;
 
-/** Below this zoom the cases tiles hold counts per grid cell, from it one point per case. */
+/**
+ * Below this zoom the cases tiles hold counts per grid cell (`case_cells`); from it one point per
+ * case (`cases`), except a tile that would hold more than 2,000 cases, which holds counts again
+ * (db/migrations/0010_dense_case_tiles.sql). So the count layers draw at every zoom, and each tile
+ * shows whichever of the two it holds.
+ */
 export const CASE_POINTS_MIN_ZOOM = 14;
+/** Where a case is flown to: deep enough that its tile holds points even in a dense district. */
+export const CASE_FOCUS_ZOOM = 17;
 
 /** Layer ids; the browser tests and the click handlers query these. */
 export const LAYERS = {
@@ -249,7 +256,6 @@ export function commandCenterStyle(options: {
         type: 'heatmap',
         source: SOURCES.heat,
         'source-layer': SOURCE_LAYERS.caseCells,
-        maxzoom: CASE_POINTS_MIN_ZOOM,
         layout: { visibility: 'none' },
         paint: {
           'heatmap-weight': ['interpolate', ['linear'], ['get', 'count'], 0, 0, 20, 1],
@@ -271,7 +277,6 @@ export function commandCenterStyle(options: {
         type: 'circle',
         source: SOURCES.cases,
         'source-layer': SOURCE_LAYERS.caseCells,
-        maxzoom: CASE_POINTS_MIN_ZOOM,
         paint: {
           'circle-color': [
             'case',

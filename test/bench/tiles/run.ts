@@ -3,7 +3,7 @@
  *
  * With the bench city (the demo city plus cases up to BENCH_CASES = 1,000,000; see city.ts), for
  * each layer (grid_cells, cases with all statuses, cases_open = the cases layer with the open
- * statuses only, sensors) and zoom 10, 12, 14, over every tile of the city, BENCH_CONCURRENCY (4)
+ * statuses only, sensors) and zoom 10, 12, 14, 17, over every tile of the city, BENCH_CONCURRENCY (4)
  * clients and BENCH_SECONDS (4) per figure:
  *   - HTTP cold: the first request for each tile since the server's tile cache was emptied (a
  *     `citygrid_tiles` notice that drops everything before each pass over the tiles),
@@ -12,6 +12,11 @@
  * printing tiles/s, p50/p99 latency and mean tile size (commander's token, no ETag sent). Goals at
  * z14: grid cells ≥ 1,000 tiles/s, cases ≥ 150 tiles/s. The machine's other load shows in the
  * numbers; the SQL column is the baseline measured in the same run.
+ *
+ * The `points` column counts the cases tiles that hold one point per case; the others hold counts
+ * per grid cell (all below z14; from z14 those that would hold more than 2,000 cases, migration
+ * 0010). Last, the z14 tiles that hold counts are drawn as points instead, in SQL, for what that
+ * would cost.
  */
 
 import { mkdtempSync } from 'node:fs';
@@ -29,7 +34,7 @@ if (!adminUrl) throw new Error('bench:tiles needs DATABASE_URL (a real PostgreSQ
 const CASES = Number(process.env.BENCH_CASES ?? 1_000_000);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 4);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 4);
-const ZOOMS = (process.env.BENCH_ZOOMS ?? '10,12,14').split(',').map(Number);
+const ZOOMS = (process.env.BENCH_ZOOMS ?? '10,12,14,17').split(',').map(Number);
 const LAYERS = (process.env.BENCH_LAYERS ?? 'grid_cells,cases,cases_open,sensors').split(',');
 /** What the map shows as open (the choropleth's sense: not closed, not rejected). */
 const OPEN_STATUSES = 'REPORTED,FILED,DISPATCHED,IN_PROGRESS,RESOLVED';
@@ -163,6 +168,27 @@ async function measureCold(count: number, fetchOne: (i: number) => Promise<numbe
   return summarize(latencies, bytes, (performance.now() - started) / 1000);
 }
 
+/** How many of the tiles hold case points rather than per-cell counts (migration 0010). */
+async function pointTiles(z: number, tiles: { x: number; y: number }[], open: boolean): Promise<number> {
+  if (z < 14) return 0;
+  let n = 0;
+  for (const t of tiles) {
+    const { rows } = await pool.query(
+      `SELECT citygrid_tile_case_points_dense($1, $2, $3, $4, $5, $6, null, null, null) AS dense`,
+      [
+        z,
+        t.x,
+        t.y,
+        scopeParams.scope_level,
+        scopeParams.scope_region,
+        open ? OPEN_STATUSES.split(',') : null,
+      ],
+    );
+    if (!rows[0].dense) n++;
+  }
+  return n;
+}
+
 const row = (f: Figures, withSize: boolean) =>
   `${f.rate.toFixed(0).padStart(8)} ${f.p50.toFixed(1).padStart(7)} ${f.p99.toFixed(1).padStart(7)}${withSize ? ` ${(f.size / 1024).toFixed(0).padStart(5)}` : ''}`;
 
@@ -170,7 +196,7 @@ console.log(
   `\n${caseCount.toLocaleString()} cases; ${CONCURRENCY} clients, ${SECONDS} s per figure; all tiles over the city per zoom\n`,
 );
 console.log(
-  'layer       z  tiles | HTTP cold tiles/s  p50 ms  p99 ms    KB | HTTP warm tiles/s  p50 ms  p99 ms | SQL tiles/s  p50 ms  p99 ms',
+  'layer       z  tiles points | HTTP cold tiles/s  p50 ms  p99 ms    KB | HTTP warm tiles/s  p50 ms  p99 ms | SQL tiles/s  p50 ms  p99 ms',
 );
 for (const name of LAYERS) {
   const layer = name === 'cases_open' ? 'cases' : name;
@@ -198,10 +224,36 @@ for (const name of LAYERS) {
       ]);
       return (rows[0].tile as Buffer | null)?.length ?? 0;
     });
+    const points = layer === 'cases' ? String(await pointTiles(z, tiles, name === 'cases_open')) : '-';
     console.log(
-      `${name.padEnd(10)} ${String(z).padStart(2)} ${String(tiles.length).padStart(6)} |         ${row(cold, true)} |         ${row(warm, false)} |   ${row(viaSql, false)}`,
+      `${name.padEnd(10)} ${String(z).padStart(2)} ${String(tiles.length).padStart(6)} ${points.padStart(6)} |         ${row(cold, true)} |         ${row(warm, false)} |   ${row(viaSql, false)}`,
     );
   }
+}
+
+// What the dense tiles would cost drawn as points (as before migration 0010): the z14 tiles that
+// hold counts, through ST_AsMVT over every one of their cases.
+const dense14: { x: number; y: number }[] = [];
+for (const t of tilesAt(14)) {
+  const { rows } = await pool.query(
+    'SELECT citygrid_tile_case_points_dense(14, $1, $2, $3, $4, null, null, null, null) AS dense',
+    [t.x, t.y, scopeParams.scope_level, scopeParams.scope_region],
+  );
+  if (rows[0].dense) dense14.push(t);
+}
+if (dense14.length > 0) {
+  const asPoints = await measure(async (i) => {
+    const t = dense14[i % dense14.length]!;
+    const { rows } = await pool.query(
+      `SELECT ST_AsMVT(r.*, 'cases', 4096, 'geom', 'id') AS tile
+       FROM citygrid_tile_case_points_rows(14, $1, $2, $3, $4, null, null, null, null) r`,
+      [t.x, t.y, scopeParams.scope_level, scopeParams.scope_region],
+    );
+    return (rows[0].tile as Buffer | null)?.length ?? 0;
+  });
+  console.log(
+    `\nthe ${dense14.length} dense z14 case tiles drawn as points instead (SQL): ${asPoints.rate.toFixed(0)} tiles/s, p50 ${asPoints.p50.toFixed(1)} ms, p99 ${asPoints.p99.toFixed(1)} ms, ${(asPoints.size / 1024).toFixed(0)} KB`,
+  );
 }
 
 server.closeAllConnections();

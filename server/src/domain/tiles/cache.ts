@@ -82,7 +82,6 @@ export interface TileKey {
 export interface CachedTile {
   bytes: Uint8Array;
   etag: string;
-  layerName: string;
 }
 
 interface Pending {

@@ -68,7 +68,7 @@ export async function cellStatsBody(
 ): Promise<CachedTile> {
   const render = async (): Promise<CachedTile> => {
     const bytes = Buffer.from(JSON.stringify({ cells: await openCasesByCell(database, actor) }));
-    return { bytes, etag: etagOf(bytes), layerName: 'cell_stats' };
+    return { bytes, etag: etagOf(bytes) };
   };
   assertSeesWholeScope(actor);
   if (!caching) return render();

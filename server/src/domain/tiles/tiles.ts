@@ -2,9 +2,10 @@
  * Vector tiles of grid cells, cases and sensors for the caller's region scope, from the SQL tile
  * functions of migrations 0002_tiles and 0003_tile_cache (ST_AsMVT there; on a database without
  * it, the same rows encoded here), kept in memory by cache.ts where given one. The ETag is a hash
- * of the tile's bytes, so it changes exactly when what the tile shows does. A DEPARTMENT user's
- * cases layer holds only the cases dispatched to their department, as points at every zoom
- * (migration 0008_department_case_tiles).
+ * of the tile's bytes, so it changes exactly when what the tile shows does. From zoom 14 a cases
+ * tile holds points unless it would hold more than 2,000, then per-cell counts (migration
+ * 0010_dense_case_tiles). A DEPARTMENT user's cases layer holds only the cases dispatched to their
+ * department, as points at every zoom (migration 0008_department_case_tiles).
  */
 import { createHash } from 'node:crypto';
 import { type Database, type Executor, rows } from '@citygrid/db';
@@ -19,8 +20,13 @@ import { encodeTile, type TileRow } from './encode';
 export const TILE_LAYERS = ['grid_cells', 'cases', 'sensors'] as const;
 export type TileLayer = (typeof TILE_LAYERS)[number];
 
-/** From this zoom on, the cases tile holds one point per case (`cases`); below, counts per grid cell (`case_cells`). */
+/**
+ * From this zoom on, a cases tile holds one point per case (`cases`) unless it would hold more than
+ * CASE_POINTS_MAX_PER_TILE; below it, and in such a dense tile, counts per grid cell (`case_cells`).
+ */
 export const CASE_POINTS_MIN_ZOOM = 14;
+/** The most case points one tile holds (the SQL default of citygrid_tile_case_points_dense, 0010). */
+export const CASE_POINTS_MAX_PER_TILE = 2000;
 /** Deeper than any street-level view needs; also keeps x and y small. */
 export const MAX_TILE_ZOOM = 22;
 
@@ -50,8 +56,6 @@ export interface TileFilter {
 }
 
 export interface Tile {
-  /** The layer names inside the tile (cases: `cases` or `case_cells` by zoom). */
-  layerName: string;
   bytes: Uint8Array;
   /** A strong ETag (quoted), a hash of the bytes. */
   etag: string;
@@ -95,15 +99,6 @@ function checkFilter(filter: TileFilter): void {
       throw new BadUserInput(`unknown case status ${JSON.stringify(status)}`, { field: 'status' });
     }
   }
-}
-
-/**
- * The layer name inside a tile of `layer` at zoom `z`; a department's cases are points at every
- * zoom (`forDepartment`).
- */
-export function tileLayerName(layer: TileLayer, z: number, forDepartment = false): string {
-  if (layer !== 'cases') return layer;
-  return forDepartment || z >= CASE_POINTS_MIN_ZOOM ? 'cases' : 'case_cells';
 }
 
 /**
@@ -182,7 +177,6 @@ async function renderBytes(
   filter: TileFilter,
   encodeInServer: boolean,
 ): Promise<Tile> {
-  const layerName = tileLayerName(layer, z, department !== undefined);
   let bytes: Uint8Array;
   if (database.capabilities.mvt && !encodeInServer) {
     const params = {
@@ -198,6 +192,7 @@ async function renderBytes(
     );
     bytes = row?.tile ? new Uint8Array(row.tile) : new Uint8Array(0);
   } else {
+    const layerName = await layerNameOf(database.db, layer, z, x, y, scope, department, filter);
     const found = await rows<{ id: string | number; geom: string } & Record<string, unknown>>(
       database.db,
       rowsQuery(layer, layerName, z, x, y, scope.level, scope.regionId, department, filter),
@@ -209,7 +204,33 @@ async function renderBytes(
     }));
     bytes = encodeTile(layerName, features);
   }
-  return { layerName, bytes, etag: etagOf(bytes) };
+  return { bytes, etag: etagOf(bytes) };
+}
+
+/**
+ * The layer inside the tile, as the SQL tile function chooses it: `cases` for a department's
+ * cases, and from CASE_POINTS_MIN_ZOOM for a tile of at most CASE_POINTS_MAX_PER_TILE cases;
+ * otherwise `case_cells`.
+ */
+async function layerNameOf(
+  db: Executor,
+  layer: TileLayer,
+  z: number,
+  x: number,
+  y: number,
+  scope: Scope,
+  department: { id: number | null } | undefined,
+  filter: TileFilter,
+): Promise<string> {
+  if (layer !== 'cases') return layer;
+  if (department) return 'cases';
+  if (z < CASE_POINTS_MIN_ZOOM) return 'case_cells';
+  const [row] = await rows<{ dense: boolean }>(
+    db,
+    sql`SELECT citygrid_tile_case_points_dense(${z}::int, ${x}::int, ${y}::int, ${scope.level}::text,
+          ${scope.regionId}::bigint, ${caseFilterArgs(filter)}, ${CASE_POINTS_MAX_PER_TILE}::int) AS dense`,
+  );
+  return row?.dense ? 'case_cells' : 'cases';
 }
 
 export function etagOf(bytes: Uint8Array): string {
@@ -250,11 +271,7 @@ function rowsQuery(
   filter: TileFilter,
 ): SQL {
   const tile = sql`${z}::int, ${x}::int, ${y}::int, ${level}::text, ${regionId}::bigint`;
-  const filters = sql`
-    string_to_array(${filter.status?.length ? filter.status.join(',') : null}::text, ','),
-    string_to_array(${filter.category?.length ? filter.category.join(',') : null}::text, ','),
-    ${filter.reportedAfter?.toISOString() ?? null}::timestamptz,
-    ${filter.reportedBefore?.toISOString() ?? null}::timestamptz`;
+  const filters = caseFilterArgs(filter);
   const cases = sql`${tile}, ${filters}`;
   switch (layer) {
     case 'grid_cells':
@@ -274,4 +291,13 @@ function rowsQuery(
         : sql`SELECT id, ST_AsGeoJSON(geom) AS geom, count, open, overdue
               FROM citygrid_tile_case_cells_rows(${cases}) WHERE geom IS NOT NULL`;
   }
+}
+
+/** The cases rows functions' filter arguments: statuses, category codes, reported after/before. */
+function caseFilterArgs(filter: TileFilter): SQL {
+  return sql`
+    string_to_array(${filter.status?.length ? filter.status.join(',') : null}::text, ','),
+    string_to_array(${filter.category?.length ? filter.category.join(',') : null}::text, ','),
+    ${filter.reportedAfter?.toISOString() ?? null}::timestamptz,
+    ${filter.reportedBefore?.toISOString() ?? null}::timestamptz`;
 }
