@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { type Database, openDatabase } from '@citygrid/db';
 import pg from 'pg';
 import { afterAll, inject } from 'vitest';
-import { withDatabase } from './global-setup';
+import { fileDatabasePrefix, withDatabase } from './global-setup';
 
 export interface TestDatabase extends Database {
   /** The connection URL, for real Postgres (e.g. to start a second server on the same data). */
@@ -23,7 +23,9 @@ export async function testDatabase(): Promise<TestDatabase> {
     afterAll(() => database.close());
     return database;
   }
-  const name = `citygrid_t_${randomBytes(5).toString('hex')}`;
+  // Named after the run's template, so the run's teardown drops what a file left behind: an
+  // afterAll registered from inside a hook (beforeAll) does not run.
+  const name = `${fileDatabasePrefix(template.name)}${randomBytes(5).toString('hex')}`;
   const admin = new pg.Client({ connectionString: template.adminUrl });
   await admin.connect();
   try {

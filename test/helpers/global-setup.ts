@@ -32,6 +32,13 @@ export default async function setup(project: TestProject) {
     await admin.query(`ALTER DATABASE ${name} WITH is_template = true ALLOW_CONNECTIONS = false`);
     project.provide('template', { kind: 'postgres', adminUrl: testEnv.databaseUrl, name });
     return async () => {
+      // The files' databases (helpers/db.ts): a file that made its database inside a hook, or whose
+      // worker died, left it behind.
+      const { rows: left } = await admin.query<{ datname: string }>(
+        'SELECT datname FROM pg_database WHERE left(datname, length($1)) = $1',
+        [fileDatabasePrefix(name)],
+      );
+      for (const { datname } of left) await admin.query(`DROP DATABASE IF EXISTS ${datname} WITH (FORCE)`);
       await admin.query(`ALTER DATABASE ${name} WITH is_template = false`);
       await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
       await admin.end();
@@ -47,6 +54,11 @@ export default async function setup(project: TestProject) {
   writeFileSync(dumpFile, Buffer.from(await dump.arrayBuffer()));
   project.provide('template', { kind: 'embedded', dumpFile });
   return () => rmSync(dir, { recursive: true, force: true });
+}
+
+/** What the names of one run's per-file databases begin with (helpers/db.ts). */
+export function fileDatabasePrefix(template: string): string {
+  return `${template}_f_`;
 }
 
 export function withDatabase(url: string, name: string): string {
