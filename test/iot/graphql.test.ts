@@ -235,4 +235,48 @@ describe('alarmChanged', () => {
       sensor: { deviceId: 'mh-gql-7' },
     });
   });
+
+  it('reads each change once for all the subscribers of an instance', async () => {
+    const liveReads = async () => {
+      const text = await (await fetch(`${server.url}/metrics`)).text();
+      return Number(/^citygrid_live_alarm_reads_total (\d+)/m.exec(text)?.[1] ?? Number.NaN);
+    };
+    await register('mh-gql-8');
+    const subs = await Promise.all(
+      [commander, commander, admin].map((token) =>
+        subscribeSse<{ id: string; status: string }>(
+          server.url,
+          token,
+          'subscription { alarmChanged { id status } }',
+          {},
+          'alarmChanged',
+        ),
+      ),
+    );
+    try {
+      const before = await liveReads();
+      const result = await send('mh-gql-8', [[Date.now() - 2000, { tilt: 40, open: 1 }]]);
+      const alarmId = String(result.rules.raised[0]);
+      const acked = await server.graphql<{ acknowledgeAlarm: { id: string } }>(
+        'mutation A($id: ID!) { acknowledgeAlarm(id: $id) { id } }',
+        { id: alarmId },
+        commander,
+      );
+      expect(acked.errors).toBeUndefined();
+      // Every subscriber sees both changes of the alarm, in order.
+      for (const sub of subs) {
+        const deadline = Date.now() + 10_000;
+        const mine = () => sub.data.filter((e) => e.id === alarmId).map((e) => e.status);
+        while (mine().length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+        expect(mine()).toEqual(['ACTIVE', 'ACKNOWLEDGED']);
+      }
+      await new Promise((r) => setTimeout(r, 300));
+      // Each notice the subscribers were sent was read once, not once per subscriber.
+      const sent = subs[0]!.data.length;
+      for (const sub of subs) expect(sub.data.length).toBe(sent);
+      expect(await liveReads()).toBe(before + sent);
+    } finally {
+      await Promise.all(subs.map((sub) => sub.close()));
+    }
+  });
 });

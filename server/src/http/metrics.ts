@@ -18,7 +18,8 @@ import type { Logger } from 'pino';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import { CASE_CHANNEL } from '../domain/cases/notify';
 import { reportWriteStats } from '../domain/cases/report-batch';
-import { caseFeedReads } from '../realtime/case-feed';
+import { alarmReads } from '../realtime/alarm-feed';
+import { caseReads } from '../realtime/case-feed';
 
 const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 const KNOWN_ACTIONS = [
@@ -158,7 +159,17 @@ export function createServerMetrics(options: ServerMetricsOptions): ServerMetric
     registers: [registry],
     collect() {
       this.reset();
-      this.inc(caseFeedReads.count);
+      this.inc(caseReads.count);
+    },
+  });
+
+  new Counter({
+    name: 'citygrid_live_alarm_reads_total',
+    help: 'Alarms read to send alarmChanged events in this process: one per change, shared by its subscribers',
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(alarmReads.count);
     },
   });
 

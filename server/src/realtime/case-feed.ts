@@ -10,6 +10,7 @@ import { filter, map, pipe, type Repeater } from 'graphql-yoga';
 import type { Logger } from 'pino';
 import { CASE_CHANNEL, type CaseChangeNotice, parseCaseChangeNotice } from '../domain/cases/notify';
 import { createFanOut } from './fan-out';
+import { createSharedReads } from './shared-reads';
 
 export interface CaseFeed {
   /**
@@ -77,25 +78,8 @@ export function caseFeedOf(database: Database): CaseFeed {
   return entry.feed;
 }
 
-/** Reads made for notices, shared by their subscribers; counted for /metrics and tests. */
-const sharedReads = new WeakMap<CaseChangeNotice, Promise<unknown>>();
-export const caseFeedReads = { count: 0 };
-
-/**
- * What `read` gives for `notice`, read once however many subscribers ask: every subscriber of an
- * instance is handed the same notice object, so the first to get to it reads (after the change
- * committed, like every later one would) and the others take that answer. Without it, each event
- * cost one read per subscriber — a command center's worth of screens times the report rate.
- */
-export function readOnce<T>(notice: CaseChangeNotice, read: () => Promise<T>): Promise<T> {
-  let found = sharedReads.get(notice) as Promise<T> | undefined;
-  if (!found) {
-    caseFeedReads.count += 1;
-    found = read();
-    sharedReads.set(notice, found);
-  }
-  return found;
-}
+/** The cases read for notices, once per notice for all its subscribers (see shared-reads.ts). */
+export const caseReads = createSharedReads<CaseChangeNotice>();
 
 /**
  * A subscriber's view of the feed: each notice passes `accept` (a cheap test on the notice's

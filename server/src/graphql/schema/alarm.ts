@@ -1,5 +1,4 @@
 /** Alarms raised by the telemetry pipeline: the scoped list, acknowledging, and their rule and case. */
-import type { Database } from '@citygrid/db';
 import { filter, map, pipe } from 'graphql-yoga';
 import {
   type AlarmRuleView,
@@ -14,7 +13,7 @@ import { getCase, parseId } from '../../domain/cases/queries';
 import { NotFound } from '../../domain/errors';
 import { regionArgScope } from '../../domain/reference/regions';
 import { getSensor } from '../../domain/sensors/sensors';
-import { createFanOut, type FanOut } from '../../realtime/fan-out';
+import { type AlarmNotice, alarmFeed, alarmReads } from '../../realtime/alarm-feed';
 import { builder } from '../builder';
 import { actorOf, whileActive } from '../context';
 import { CaseRef } from './case';
@@ -156,41 +155,11 @@ builder.mutationField('acknowledgeAlarm', (t) =>
   }),
 );
 
-/** Channel the ingest side (raise, clear) and acknowledgeAlarm notify on, after commit. */
-const ALARM_CHANNEL = 'citygrid_alarm';
-
 function alarmInScope(scope: Scope, a: AlarmView): boolean {
   if (scope.level === 'CITY') return a.cityId === scope.regionId;
   if (scope.level === 'DISTRICT') return a.districtId === scope.regionId;
   if (scope.level === 'STREET') return a.streetId === scope.regionId;
   return false;
-}
-
-/**
- * One LISTEN on the alarm channel per database, started by the first subscriber and kept while the
- * database is open; each subscriber gets the changed alarms' ids through its own bounded queue.
- */
-const alarmFeeds = new WeakMap<Database, Promise<FanOut<number>>>();
-
-function alarmFeed(database: Database): Promise<FanOut<number>> {
-  let feed = alarmFeeds.get(database);
-  if (!feed) {
-    const fanOut = createFanOut<number>();
-    feed = database
-      .listen(ALARM_CHANNEL, (payload) => {
-        let id: unknown;
-        try {
-          id = (JSON.parse(payload) as { id?: unknown }).id;
-        } catch {
-          return;
-        }
-        if (typeof id === 'number') fanOut.publish(id);
-      })
-      .then(() => fanOut);
-    feed.catch(() => alarmFeeds.delete(database));
-    alarmFeeds.set(database, feed);
-  }
-  return feed;
 }
 
 builder.subscriptionField('alarmChanged', (t) =>
@@ -207,12 +176,13 @@ builder.subscriptionField('alarmChanged', (t) =>
       const visible = (a: AlarmView | undefined): a is AlarmView =>
         a !== undefined && alarmInScope(scope, a) && (!region || alarmInScope(region, a));
       // The notice carries only the id, so the scope test needs the alarm: read one at a time, in
-      // the order the changes were announced (raised before acknowledged, never the other way).
+      // the order the changes were announced (raised before acknowledged, never the other way),
+      // once per notice for every subscriber of this instance.
       return whileActive(
         ctx,
         pipe(
           (await alarmFeed(ctx.database)).subscribe(),
-          map((id: number) => alarmById(ctx.db, id).catch(() => undefined)),
+          map((n: AlarmNotice) => alarmReads.read(n, () => alarmById(ctx.db, n.id)).catch(() => undefined)),
           filter(visible),
         ),
       );

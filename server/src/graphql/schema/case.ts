@@ -14,7 +14,7 @@ import { type CaseRow, isOverdue } from '../../domain/cases/view';
 import { caseWorkflow } from '../../domain/cases/workflow';
 import { NotFound } from '../../domain/errors';
 import { regionArgScope } from '../../domain/reference/regions';
-import { caseChangesFor, caseFeedOf, readOnce } from '../../realtime/case-feed';
+import { caseChangesFor, caseFeedOf, caseReads } from '../../realtime/case-feed';
 import { builder } from '../builder';
 import { actorOf, whileActive } from '../context';
 import { createLoaders } from '../loaders';
@@ -359,7 +359,7 @@ builder.subscriptionField('caseChanged', (t) =>
         actor.role === 'DEPARTMENT'
           ? (n: CaseChangeNotice) => getCase(ctx.db, actor, n.caseId)
           : async (n: CaseChangeNotice) => {
-              const row = await readOnce(n, () => caseRowById(ctx.db, n.caseId));
+              const row = await caseReads.read(n, () => caseRowById(ctx.db, n.caseId));
               if (!row || !rowInScope(scope, row)) throw new NotFound(`case ${n.caseId} not found`);
               return row;
             };
