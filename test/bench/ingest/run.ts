@@ -34,6 +34,7 @@ const STEP_SECONDS = Number(process.env.BENCH_STEP_SECONDS ?? 20);
 const RATES = (process.env.BENCH_RATES ?? '5000,10000,20000,30000,40000').split(',').map(Number); // messages/s
 const DEVICES = Number(process.env.BENCH_DEVICES ?? 2000);
 const WORKERS = Number(process.env.BENCH_WORKERS ?? 1);
+const WRITERS = Number(process.env.BENCH_WRITERS ?? 2);
 const VALUES = 3;
 
 const here = (p: string) => fileURLToPath(new URL(p, import.meta.url));
@@ -218,8 +219,9 @@ try {
         INGEST_BATCH_SIZE: process.env.BENCH_BATCH ?? '5000',
         INGEST_BATCH_WINDOW_MS: '100',
         INGEST_MAX_UNACKED: '20000',
-        INGEST_WRITERS: process.env.BENCH_WRITERS ?? '2',
-        INGEST_DB_POOL: '3',
+        INGEST_WRITERS: String(WRITERS),
+        // A connection per writer, and one for the latest values, presence and rules.
+        INGEST_DB_POOL: String(WRITERS + 1),
         LOG_LEVEL: process.env.BENCH_INGEST_LOG_LEVEL ?? 'warn',
       },
       // BENCH_CPU_PROF=<dir>: a V8 CPU profile of each worker (open it in Chrome's DevTools).
