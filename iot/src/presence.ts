@@ -13,8 +13,39 @@ const TIMEOUTS_JSON = JSON.stringify(
 /** Kinds without an entry in SENSOR_KINDS. */
 const DEFAULT_TIMEOUT_SECONDS = 900;
 
+/** A sensor's `last_seen_at` is written at most this often while it talks. */
+export const SEEN_EVERY_MS = 5_000;
+
 /**
- * Marks sensors heard from now. Skips rows touched in the last few seconds, so a busy sensor
+ * The sensors this worker marked seen in the last SEEN_EVERY_MS, which markSeen would skip anyway:
+ * left out of its statement, a batch of busy sensors sends none (the statement was a probe per
+ * sensor per batch). A status message (a device connecting or leaving) forgets them all, so a
+ * sensor set OFFLINE by its last will is set ONLINE by its next reading at once; the inactivity
+ * timeouts are minutes, far longer than the window.
+ */
+export class SeenMarks {
+  private readonly markedAt = new Map<number, number>();
+
+  /** The ids not marked by this worker since `now` − SEEN_EVERY_MS. */
+  due(sensorIds: readonly number[], now: number): number[] {
+    return sensorIds.filter((id) => {
+      const at = this.markedAt.get(id);
+      return at === undefined || at <= now - SEEN_EVERY_MS;
+    });
+  }
+
+  /** After commit: these were marked (or found marked by another) at `now`. */
+  record(sensorIds: readonly number[], now: number): void {
+    for (const id of sensorIds) this.markedAt.set(id, now);
+  }
+
+  clear(): void {
+    this.markedAt.clear();
+  }
+}
+
+/**
+ * Marks sensors heard from now. Skips rows touched in the last SEEN_EVERY_MS, so a busy sensor
  * costs one row update per few seconds, not per message. Returns the ids that were OFFLINE.
  */
 export async function markSeen(tx: Sql, sensorIds: readonly number[], now: number): Promise<number[]> {
@@ -25,7 +56,7 @@ export async function markSeen(tx: Sql, sensorIds: readonly number[], now: numbe
        SELECT s.id, s.status FROM sensors s
        WHERE s.id IN (SELECT (json_array_elements_text($1::json))::bigint)
          AND (s.status <> 'ONLINE' OR s.last_seen_at IS NULL
-              OR s.last_seen_at < to_timestamp(0) + $2::float8 * interval '1 millisecond' - interval '5 seconds')
+              OR s.last_seen_at <= to_timestamp(0) + ($2::float8 - $3::float8) * interval '1 millisecond')
        ORDER BY s.id FOR UPDATE
      ), upd AS (
        UPDATE sensors s SET status = 'ONLINE',
@@ -33,7 +64,7 @@ export async function markSeen(tx: Sql, sensorIds: readonly number[], now: numbe
        FROM target WHERE s.id = target.id
      )
      SELECT id::float8 AS id FROM target WHERE status = 'OFFLINE'`,
-    [JSON.stringify(sorted), now],
+    [JSON.stringify(sorted), now, SEEN_EVERY_MS],
   );
   const ids = back.map((r) => r.id);
   for (const id of ids) await clearOffline(tx, id, now);

@@ -12,6 +12,9 @@ import {
   databaseSql,
   type InboundMessage,
   RuleBook,
+  SEEN_EVERY_MS,
+  SeenMarks,
+  statusTopic,
   sweepOffline,
   telemetryMessage,
   telemetryTopic,
@@ -209,5 +212,52 @@ describe('presence alarms', () => {
       [sensor.id],
     );
     expect(back!.status).toBe('ONLINE');
+  });
+
+  it('a worker that marked a sensor seen a moment ago still brings it back online after its last will', async () => {
+    const sensor = await makeSensor(database, { kind: 'smoke' });
+    // The ingester's deps: sensors it marked seen lately are left out of the next batches' marks.
+    const worker: BatchDeps = { ...deps, seen: new SeenMarks() };
+    const t0 = Date.now() - 60_000;
+    const reading = (at: number) =>
+      writeBatch(worker, [
+        telemetryMessage(
+          telemetryTopic(sensor.deviceId),
+          sensor.deviceId,
+          Buffer.from(JSON.stringify({ ts: at, values: { smoke: 0 } })),
+          at,
+        ),
+      ]);
+    const state = async () =>
+      (
+        await sql.query<{ status: string; seen: number }>(
+          `SELECT status::text AS status, (extract(epoch FROM last_seen_at) * 1000)::float8 AS seen
+           FROM sensors WHERE id = $1`,
+          [sensor.id],
+        )
+      )[0]!;
+    await reading(t0);
+    expect(await state()).toEqual({ status: 'ONLINE', seen: t0 });
+    // Its last will, 1 s later, through the same worker.
+    await writeBatch(worker, [
+      {
+        type: 'status',
+        topic: statusTopic(sensor.deviceId),
+        deviceId: sensor.deviceId,
+        arrivedAt: t0 + 1000,
+        online: false,
+      },
+    ]);
+    expect((await state()).status).toBe('OFFLINE');
+    expect(await alarmsOf(sensor.id)).toMatchObject([{ kind: 'OFFLINE', status: 'ACTIVE' }]);
+    // Back 1 s later, inside the window in which a busy sensor is not marked again.
+    await reading(t0 + 2000);
+    expect(await state()).toEqual({ status: 'ONLINE', seen: t0 + 2000 });
+    expect(await alarmsOf(sensor.id)).toMatchObject([{ kind: 'OFFLINE', status: 'CLEARED' }]);
+    // Busy: not marked again until SEEN_EVERY_MS has passed.
+    await reading(t0 + 3000);
+    expect((await state()).seen).toBe(t0 + 2000);
+    await reading(t0 + 2000 + SEEN_EVERY_MS);
+    expect((await state()).seen).toBe(t0 + 2000 + SEEN_EVERY_MS);
   });
 });

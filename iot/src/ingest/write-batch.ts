@@ -14,7 +14,7 @@
  * reading is never stored twice and the batch is never lost.
  */
 import type { IotMetrics } from '../metrics';
-import { applyStatus, markSeen } from '../presence';
+import { applyStatus, markSeen, type SeenMarks } from '../presence';
 import { applyRules, type RuleBook, type RuleOutcome, type RuleReading } from '../rules/apply';
 import { checkAgainstKind, parseTelemetry, type RejectCode, Rejection, type TelemetryPoint } from '../topics';
 import type { DeviceDirectory } from './devices';
@@ -69,6 +69,8 @@ export interface BatchDeps {
    * ingester does); without it they are written in the batch's own transaction.
    */
   latest?: LatestValues;
+  /** The sensors this worker marked seen lately (left out of markSeen); without it, all are sent. */
+  seen?: SeenMarks;
   metrics?: IotMetrics;
 }
 
@@ -95,7 +97,7 @@ export function telemetryMessage(
 }
 
 export async function writeBatch(deps: BatchDeps, messages: readonly InboundMessage[]): Promise<BatchResult> {
-  const { store, devices, rules, watermarks, latest, metrics } = deps;
+  const { store, devices, rules, watermarks, latest, seen: seenMarks, metrics } = deps;
   await devices.resolve(messages.filter((m) => m.type === 'telemetry').map((m) => m.deviceId));
   await rules.refresh();
 
@@ -171,6 +173,9 @@ export async function writeBatch(deps: BatchDeps, messages: readonly InboundMess
     }
   }
 
+  // A device connecting or leaving may change what markSeen must do for any sensor: mark them all.
+  if (statuses.length > 0) seenMarks?.clear();
+  const toMark = seenMarks ? seenMarks.due([...new Set(seen)], now) : seen;
   await store.ensurePartitions(utcDays(readings));
   // Without a buffer for them, the latest values are written in the batch's transaction.
   const inBatch = latest ? undefined : newestPerKey(readings);
@@ -194,7 +199,7 @@ export async function writeBatch(deps: BatchDeps, messages: readonly InboundMess
       // Only a newer reading replaces the latest value: a late backlog never overwrites it. A
       // duplicate is no newer than what its first delivery already put there, so it changes nothing.
       if (inBatch) await upsertLatest(tx.sql, inBatch);
-      await markSeen(tx.sql, seen, now);
+      await markSeen(tx.sql, toMark, now);
       for (const s of statuses) await applyStatus(tx.sql, s.deviceId, s.online, s.at);
       if (rejects.length > 0) {
         await tx.sql.query(
@@ -217,6 +222,7 @@ export async function writeBatch(deps: BatchDeps, messages: readonly InboundMess
     result = await write(false);
   }
   if (watermarks) for (const [sensorId, ts] of newest) watermarks.raise(sensorId, ts);
+  seenMarks?.record(toMark, now);
   // Committed: from here on they may be written whenever the buffer flushes.
   latest?.add(readings);
   if (metrics) {

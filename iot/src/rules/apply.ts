@@ -88,6 +88,24 @@ export class RuleBook {
   }
 }
 
+/** A map keyed by two numbers (sensor, rule). */
+class PairMap<V> {
+  private readonly outer = new Map<number, Map<number, V>>();
+
+  get(a: number, b: number): V | undefined {
+    return this.outer.get(a)?.get(b);
+  }
+
+  set(a: number, b: number, value: V): void {
+    let inner = this.outer.get(a);
+    if (!inner) {
+      inner = new Map();
+      this.outer.set(a, inner);
+    }
+    inner.set(b, value);
+  }
+}
+
 interface Group {
   rule: Rule;
   sensorId: number;
@@ -105,21 +123,25 @@ export async function applyRules(
   readings: readonly RuleReading[],
 ): Promise<RuleOutcome> {
   const outcome: RuleOutcome = { raised: [], cleared: [], repeats: 0 };
-  const groups = new Map<string, Group>();
+  // Keyed by sensor, then rule: no key strings to build per reading.
+  const groups = new PairMap<Group>();
+  const list: Group[] = [];
   for (const r of readings) {
     if (!book.watches(r.metric)) continue;
     for (const rule of book.for(r.sensorId, r.kind, r.metric)) {
-      const key = `${r.sensorId}:${rule.id}`;
-      let g = groups.get(key);
+      let g = groups.get(r.sensorId, rule.id);
       if (!g) {
         g = { rule, sensorId: r.sensorId, readings: [] };
-        groups.set(key, g);
+        groups.set(r.sensorId, rule.id, g);
+        list.push(g);
       }
       g.readings.push({ ts: r.ts, value: r.value });
     }
   }
-  if (groups.size === 0) return outcome;
-  const list = [...groups.values()].sort((a, b) => a.sensorId - b.sensorId || a.rule.id - b.rule.id);
+  if (list.length === 0) return outcome;
+  list.sort((a, b) => a.sensorId - b.sensorId || a.rule.id - b.rule.id);
+  // Only the pairs with a saved state or an open alarm come back; the others start from nothing
+  // (most sensors, most of the time: a row for each would be parsed for nothing).
   const saved = await tx.query<{
     sensor_id: number;
     rule_id: number;
@@ -136,16 +158,18 @@ export async function applyRules(
      -- Spelled like alarms_one_open_key (sensor_id, coalesce(rule_id, 0), kind) WHERE status <> 'CLEARED',
      -- so the lookup is an index probe however many alarms have accumulated.
      LEFT JOIN alarms a ON a.sensor_id = k.sensor_id AND coalesce(a.rule_id, 0) = k.rule_id
-                       AND a.kind = 'THRESHOLD' AND a.status <> 'CLEARED'`,
+                       AND a.kind = 'THRESHOLD' AND a.status <> 'CLEARED'
+     WHERE s.sensor_id IS NOT NULL OR a.id IS NOT NULL`,
     [JSON.stringify(list.map((g) => ({ sensor_id: g.sensorId, rule_id: g.rule.id })))],
   );
-  const savedByKey = new Map(saved.map((s) => [`${s.sensor_id}:${s.rule_id}`, s]));
+  const savedByKey = new PairMap<(typeof saved)[number]>();
+  for (const row of saved) savedByKey.set(row.sensor_id, row.rule_id, row);
 
   const stateWrites: { sensor_id: number; rule_id: number; breach_since: number | null; last_ts: number }[] =
     [];
   const repeats: Repeat[] = [];
   for (const g of list) {
-    const s = savedByKey.get(`${g.sensorId}:${g.rule.id}`);
+    const s = savedByKey.get(g.sensorId, g.rule.id);
     let alarmId = s?.alarm_id ?? undefined;
     const before: RuleState = {
       breachSince: s?.breach_since ?? null,
