@@ -20,6 +20,7 @@ import {
 } from '../helpers/browser';
 import { type TestDatabase, testDatabase } from '../helpers/db';
 import { startTestServer, type TestServer } from '../helpers/server';
+import { tileBounds } from '../helpers/tiles';
 import { mapIdle, pickCase, pickGridCellPoint, pixelCensus, renderedSummary } from './page-probes';
 
 /** Layer ids of the client's map style (client/src/map/style.ts): the test hook's contract. */
@@ -302,16 +303,6 @@ describe.skipIf(skip)('command center in Chromium', () => {
     BROWSER_TEST_TIMEOUT,
   );
 });
-
-/** The bounds of the tile at zoom z holding a point (slippy-map numbering). */
-function tileBounds(point: { lon: number; lat: number }, z: number) {
-  const n = 2 ** z;
-  const rad = (point.lat * Math.PI) / 180;
-  const x = Math.floor(((point.lon + 180) / 360) * n);
-  const y = Math.floor(((1 - Math.log(Math.tan(rad) + 1 / Math.cos(rad)) / Math.PI) / 2) * n);
-  const lat = (row: number) => (Math.atan(Math.sinh(Math.PI * (1 - (2 * row) / n))) * 180) / Math.PI;
-  return { west: (x / n) * 360 - 180, east: ((x + 1) / n) * 360 - 180, north: lat(y), south: lat(y + 1) };
-}
 
 /** The per-cell counts drawn (by cell id) and how many of the dense test's case points are drawn. */
 function denseView(layers: { cells: string; cases: string }) {

@@ -13,6 +13,14 @@ export function tileOf(point: { lon: number; lat: number }, z: number): { z: num
   };
 }
 
+/** The bounds (degrees) of the tile at zoom z holding a point. */
+export function tileBounds(point: { lon: number; lat: number }, z: number) {
+  const { x, y } = tileOf(point, z);
+  const n = 2 ** z;
+  const lat = (row: number) => (Math.atan(Math.sinh(Math.PI * (1 - (2 * row) / n))) * 180) / Math.PI;
+  return { west: (x / n) * 360 - 180, east: ((x + 1) / n) * 360 - 180, north: lat(y), south: lat(y + 1) };
+}
+
 export interface DecodedFeature {
   id: number | undefined;
   /** 1 point, 2 line, 3 polygon. */

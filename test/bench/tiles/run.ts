@@ -27,6 +27,7 @@ import { join } from 'node:path';
 import { openDatabase } from '@citygrid/db';
 import { buildApp, createLogger, loadConfig } from '@citygrid/server';
 import pg from 'pg';
+import { tileOf } from '../../helpers/tiles';
 import { ensureBenchCity } from './city';
 
 const adminUrl = process.env.DATABASE_URL;
@@ -77,18 +78,9 @@ const login = await fetch(`${base}/graphql`, {
 });
 const token = ((await login.json()) as { data: { login: { token: string } } }).data.login.token;
 
-function tileOf(lon: number, lat: number, z: number) {
-  const n = 2 ** z;
-  const rad = (lat * Math.PI) / 180;
-  return {
-    x: Math.floor(((lon + 180) / 360) * n),
-    y: Math.floor(((1 - Math.log(Math.tan(rad) + 1 / Math.cos(rad)) / Math.PI) / 2) * n),
-  };
-}
-
 function tilesAt(z: number): { x: number; y: number }[] {
-  const nw = tileOf(box.w, box.n, z);
-  const se = tileOf(box.e, box.s, z);
+  const nw = tileOf({ lon: box.w, lat: box.n }, z);
+  const se = tileOf({ lon: box.e, lat: box.s }, z);
   const out = [];
   for (let x = nw.x; x <= se.x; x++) for (let y = nw.y; y <= se.y; y++) out.push({ x, y });
   return out;
@@ -168,10 +160,13 @@ async function measureCold(count: number, fetchOne: (i: number) => Promise<numbe
   return summarize(latencies, bytes, (performance.now() - started) / 1000);
 }
 
-/** How many of the tiles hold case points rather than per-cell counts (migration 0010). */
-async function pointTiles(z: number, tiles: { x: number; y: number }[], open: boolean): Promise<number> {
-  if (z < 14) return 0;
-  let n = 0;
+/** The tiles that hold per-cell counts rather than case points at a zoom from 14 (migration 0010). */
+async function denseTiles(
+  z: number,
+  tiles: { x: number; y: number }[],
+  open: boolean,
+): Promise<{ x: number; y: number }[]> {
+  const dense = [];
   for (const t of tiles) {
     const { rows } = await pool.query(
       `SELECT citygrid_tile_case_points_dense($1, $2, $3, $4, $5, $6, null, null, null) AS dense`,
@@ -184,9 +179,9 @@ async function pointTiles(z: number, tiles: { x: number; y: number }[], open: bo
         open ? OPEN_STATUSES.split(',') : null,
       ],
     );
-    if (!rows[0].dense) n++;
+    if (rows[0].dense) dense.push(t);
   }
-  return n;
+  return dense;
 }
 
 const row = (f: Figures, withSize: boolean) =>
@@ -198,6 +193,8 @@ console.log(
 console.log(
   'layer       z  tiles points | HTTP cold tiles/s  p50 ms  p99 ms    KB | HTTP warm tiles/s  p50 ms  p99 ms | SQL tiles/s  p50 ms  p99 ms',
 );
+/** The z14 cases tiles (all statuses) that hold counts, found while measuring them. */
+let dense14: { x: number; y: number }[] | undefined;
 for (const name of LAYERS) {
   const layer = name === 'cases_open' ? 'cases' : name;
   const query = name === 'cases_open' ? `?status=${OPEN_STATUSES}` : '';
@@ -224,7 +221,10 @@ for (const name of LAYERS) {
       ]);
       return (rows[0].tile as Buffer | null)?.length ?? 0;
     });
-    const points = layer === 'cases' ? String(await pointTiles(z, tiles, name === 'cases_open')) : '-';
+    const dense = layer === 'cases' && z >= 14 ? await denseTiles(z, tiles, name === 'cases_open') : [];
+    if (name === 'cases' && z === 14) dense14 = dense;
+    // Below z14 every cases tile holds counts.
+    const points = layer === 'cases' ? String(z < 14 ? 0 : tiles.length - dense.length) : '-';
     console.log(
       `${name.padEnd(10)} ${String(z).padStart(2)} ${String(tiles.length).padStart(6)} ${points.padStart(6)} |         ${row(cold, true)} |         ${row(warm, false)} |   ${row(viaSql, false)}`,
     );
@@ -233,14 +233,7 @@ for (const name of LAYERS) {
 
 // What the dense tiles would cost drawn as points (as before migration 0010): the z14 tiles that
 // hold counts, through ST_AsMVT over every one of their cases.
-const dense14: { x: number; y: number }[] = [];
-for (const t of tilesAt(14)) {
-  const { rows } = await pool.query(
-    'SELECT citygrid_tile_case_points_dense(14, $1, $2, $3, $4, null, null, null, null) AS dense',
-    [t.x, t.y, scopeParams.scope_level, scopeParams.scope_region],
-  );
-  if (rows[0].dense) dense14.push(t);
-}
+dense14 ??= await denseTiles(14, tilesAt(14), false);
 if (dense14.length > 0) {
   const asPoints = await measure(async (i) => {
     const t = dense14[i % dense14.length]!;
